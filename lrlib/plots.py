@@ -1,0 +1,101 @@
+"""Plots for the book: schedules on their own, and the results of :func:`lrlib.train.run_grid`.
+
+matplotlib is imported here, never by the core.
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping, Sequence
+
+import matplotlib.pyplot as plt
+
+from .schedules import Schedule
+from .train import History
+
+__all__ = ["plot_schedules", "plot_results", "plot_lr_vs_loss"]
+
+
+def _colors(names: Sequence[str]) -> dict[str, Any]:
+    cmap = plt.get_cmap("tab10")
+    return {n: cmap(i % 10) for i, n in enumerate(names)}
+
+
+def plot_schedules(schedules: Mapping[str, Schedule], steps: int, base_lr: float = 1.0, ax: Any = None,
+                   title: str | None = None, log: bool = False, steps_per_epoch: int | None = None) -> Any:
+    """Draw ``base_lr * schedule(t)`` for ``t`` in ``[0, steps)``; no optimizer needed.
+
+    With ``steps_per_epoch`` the x axis is in epochs.
+    """
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6.4, 3.4))
+    for name, s in schedules.items():
+        ts = range(steps)
+        xs = [t / steps_per_epoch for t in ts] if steps_per_epoch else list(ts)
+        ax.plot(xs, [base_lr * s(t) for t in ts], label=name, lw=1.6)
+    ax.set_xlabel("epoch" if steps_per_epoch else "optimizer step")
+    ax.set_ylabel("learning rate" if base_lr != 1.0 else "LR factor")
+    if log:
+        ax.set_yscale("log")
+    if title:
+        ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return ax
+
+
+def _band(ax: Any, xs: list[float], runs: list[list[float]], color: Any, label: str) -> None:
+    n = min(len(r) for r in runs)
+    if n == 0:
+        return
+    cols = [[r[i] for r in runs] for i in range(n)]
+    mean = [sum(c) / len(c) for c in cols]
+    ax.plot(xs[:n], mean, color=color, label=label, lw=1.6)
+    if len(runs) > 1:
+        ax.fill_between(xs[:n], [min(c) for c in cols], [max(c) for c in cols], color=color, alpha=0.2, lw=0)
+
+
+def plot_results(results: Mapping[str, list[History]], title: str | None = None,
+                 loss_log: bool = True, acc_ylim: tuple[float, float] | None = None) -> Any:
+    """Three panels: the LR actually applied (per step), training loss and validation
+    accuracy (per epoch; line = mean over seeds, band = min..max). Returns the figure."""
+    fig, axes = plt.subplots(1, 3, figsize=(12, 3.6))
+    colors = _colors(list(results))
+    for name, hs in results.items():
+        if not hs:
+            continue
+        spe = max(1, len(hs[0].lr) // max(1, len(hs[0].epoch_train_loss) or 1))
+        c = colors[name]
+        runs_lr = [h.lr for h in hs]
+        _band(axes[0], [t / spe for t in range(max(map(len, runs_lr)))], runs_lr, c, name)
+        ep = list(range(1, 1 + max(len(h.epoch_train_loss) for h in hs)))
+        _band(axes[1], ep, [h.epoch_train_loss for h in hs], c, name)
+        _band(axes[2], ep, [[100 * a for a in h.epoch_val_acc] for h in hs], c, name)
+    axes[0].set(xlabel="epoch", ylabel="learning rate (read from optimizer)")
+    axes[1].set(xlabel="epoch", ylabel="training loss")
+    axes[2].set(xlabel="epoch", ylabel="validation accuracy (%)")
+    if loss_log:
+        axes[1].set_yscale("log")
+    if acc_ylim:
+        axes[2].set_ylim(*acc_ylim)
+    for ax in axes:
+        ax.grid(alpha=0.3)
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 5), fontsize=8,
+               bbox_to_anchor=(0.5, -0.02), frameon=False)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    return fig
+
+
+def plot_lr_vs_loss(results: Mapping[str, list[History]], ax: Any = None) -> Any:
+    """Per-step training loss (first seed) against step, one line per recipe: shows noise and divergence."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6.4, 3.4))
+    colors = _colors(list(results))
+    for name, hs in results.items():
+        if hs:
+            ax.plot(hs[0].loss, color=colors[name], label=name, lw=0.8, alpha=0.8)
+    ax.set(xlabel="optimizer step", ylabel="batch training loss", yscale="log")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return ax
