@@ -41,5 +41,3 @@ def pct(x: float) -> float:
     return 100.0 * x
 
 
-def in_colab() -> bool:
-    return "COLAB_RELEASE_TAG" in os.environ or "COLAB_GPU" in os.environ
