@@ -313,7 +313,7 @@ class Cyclic(Schedule):
         if self.mode == "triangular":
             scale = 1.0
         elif self.mode == "triangular2":
-            scale = 1.0 / (2.0 ** (cycle - 1))
+            scale = 0.5 ** (cycle - 1)
         else:
             scale = self.gamma ** step
         return h * scale

@@ -1,0 +1,89 @@
+"""Property-based tests (hypothesis): every schedule is finite, inside its declared bounds, monotone
+where it says so, and every generated bad configuration is rejected with a ValueError."""
+from __future__ import annotations
+
+import math
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import lrlib
+
+unit = st.floats(min_value=1e-6, max_value=1.0, exclude_min=False)
+gamma = st.floats(min_value=1e-6, max_value=1.0)
+size = st.integers(min_value=1, max_value=10_000)
+
+schedules = st.one_of(
+    st.builds(lrlib.Constant, st.floats(min_value=0.0, max_value=10.0)),
+    st.builds(lrlib.StepDecay, size, gamma),
+    st.builds(lambda ms, g: lrlib.MultiStep(sorted(set(ms)), g), st.lists(size, min_size=1, max_size=6), gamma),
+    st.builds(lrlib.Exponential, gamma, size, st.booleans()),
+    st.builds(lrlib.Cosine, size, st.floats(min_value=0.0, max_value=1.0)),
+    st.builds(lrlib.Cyclic, st.floats(min_value=0.0, max_value=1.0), size, st.one_of(st.none(), size),
+              st.sampled_from(["triangular", "triangular2", "exp_range"]), gamma),
+)
+steps = st.one_of(st.integers(min_value=0, max_value=10**7), st.floats(min_value=0.0, max_value=1e9))
+
+
+@settings(max_examples=400, deadline=None)
+@given(schedules, steps)
+def test_finite_and_within_bounds(s, t):
+    v = s(t)
+    lo, hi = s.bounds()
+    assert math.isfinite(v)
+    assert lo - 1e-12 <= v <= hi + 1e-12
+
+
+@settings(max_examples=300, deadline=None)
+@given(schedules, st.integers(min_value=0, max_value=10**6), st.integers(min_value=0, max_value=10**6))
+def test_monotone_where_declared(s, a, b):
+    a, b = min(a, b), max(a, b)
+    if s.monotone == "decreasing":
+        assert s(b) <= s(a) + 1e-12
+    elif s.monotone == "increasing":
+        assert s(b) >= s(a) - 1e-12
+
+
+@settings(max_examples=200, deadline=None)
+@given(schedules)
+def test_config_round_trip(s):
+    assert lrlib.from_config(s.to_config()) == s
+
+
+bad_real = st.one_of(st.just(float("nan")), st.just(float("inf")), st.just(-float("inf")),
+                     st.floats(max_value=-1e-9), st.text(max_size=3), st.none())
+bad_int = st.one_of(st.integers(max_value=0), st.floats(allow_nan=True), st.text(max_size=3), st.booleans())
+bad_gamma = st.one_of(bad_real, st.floats(min_value=1.0001, max_value=1e6), st.just(0.0))
+
+bad_configs = st.one_of(
+    st.tuples(st.just("step_size"), st.builds(lambda v: lambda: lrlib.StepDecay(v), bad_int)),
+    st.tuples(st.just("gamma"), st.builds(lambda v: lambda: lrlib.StepDecay(5, v), bad_gamma)),
+    st.tuples(st.just("gamma"), st.builds(lambda v: lambda: lrlib.MultiStep([5], v), bad_gamma)),
+    st.tuples(st.just("milestones"), st.builds(
+        lambda ms: lambda: lrlib.MultiStep(ms), st.lists(st.integers(min_value=1, max_value=50), min_size=2)
+        .filter(lambda ms: any(b <= a for a, b in zip(ms, ms[1:]))))),
+    st.tuples(st.just("decay_rate"), st.builds(lambda v: lambda: lrlib.Exponential(v), bad_gamma)),
+    st.tuples(st.just("decay_steps"), st.builds(lambda v: lambda: lrlib.Exponential(0.5, v), bad_int)),
+    st.tuples(st.just("total_steps"), st.builds(lambda v: lambda: lrlib.Cosine(v), bad_int)),
+    st.tuples(st.just("min_factor"), st.builds(
+        lambda v: lambda: lrlib.Cosine(10, v), st.one_of(bad_real, st.floats(min_value=1.0001, max_value=1e9)))),
+    st.tuples(st.just("start"), st.builds(lambda v: lambda: lrlib.Cyclic(v), bad_real)),
+    st.tuples(st.just("step_size_up"), st.builds(lambda v: lambda: lrlib.Cyclic(0.1, v), bad_int)),
+    st.tuples(st.just("mode"), st.builds(lambda v: lambda: lrlib.Cyclic(0.1, 5, mode=v),
+                                         st.text(max_size=12).filter(lambda m: m not in ("triangular", "triangular2", "exp_range")))),
+    st.tuples(st.just("factor"), st.builds(lambda v: lambda: lrlib.Plateau(factor=v),
+                                           st.one_of(bad_real, st.floats(min_value=1.0, max_value=1e6)))),
+    st.tuples(st.just("patience"), st.builds(lambda v: lambda: lrlib.Plateau(patience=v),
+                                             st.one_of(st.integers(max_value=-1), st.floats(), st.text(max_size=2)))),
+    st.tuples(st.just("step"), st.builds(lambda v: lambda: lrlib.Cosine(10)(v), bad_real)),
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(bad_configs)
+def test_generated_bad_configurations_are_rejected(case):
+    param, make = case
+    with pytest.raises(ValueError) as info:
+        make()
+    assert str(info.value).startswith(param)
