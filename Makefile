@@ -1,0 +1,42 @@
+# Two commands: `make book` builds the HTML book, `make test` runs every test.
+# Both create the virtual environment from requirements.txt first (offline-friendly).
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+BUDGET ?= $(LRLIB_BUDGET)
+
+.PHONY: venv book test test-fast bench clean
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip 2>&1 | grep -v "is ignored" || true
+	$(BIN)/python -m pip install -q -r requirements.txt 2>&1 | grep -v "is ignored" || true
+	$(BIN)/python -c "import torch, torchvision, lrlib, jupyter_book, nbmake, hypothesis, mlxtend"
+	touch $@
+
+# Executes every chapter at the default budget (cpu without CUDA, gpu with it; override with
+# LRLIB_BUDGET=...), warnings as errors. jupyter-cache keys notebooks on their code only, so the
+# cache is dropped whenever the budget differs from the one the last build used.
+book: venv
+	@budget=$$($(BIN)/python -c "from lrlib.train import get_budget; print(get_budget().name)"); \
+	if [ "$$(cat _build/.budget 2>/dev/null)" != "$$budget" ]; then rm -rf _build/.jupyter_cache _build/html _build/jupyter_execute; fi; \
+	mkdir -p _build && echo $$budget > _build/.budget; \
+	echo "building the book at LRLIB_BUDGET=$$budget"; \
+	LRLIB_PROGRESS=0 $(BIN)/jupyter-book build . -W --keep-going
+	@echo "open _build/html/index.html"
+
+# Unit, parity, property and resume tests; every notebook through nbmake at the smoke budget;
+# and the whole book built at the smoke budget with warnings as errors (in a temporary folder).
+test: venv
+	LRLIB_BUDGET=smoke LRLIB_PROGRESS=0 $(BIN)/python -m pytest -n 2 --nbmake tests book
+
+test-fast: venv
+	$(BIN)/python -m pytest -n 2 tests -k "not book_builds"
+
+bench: venv
+	$(BIN)/python benchmarks/bench.py
+
+clean:
+	rm -rf _build .pytest_cache .hypothesis
