@@ -11,13 +11,21 @@ The core (this package's top level) imports torch and the standard library only:
 The book's training harness lives in submodules that are imported on demand:
 ``lrlib.data``, ``lrlib.models``, ``lrlib.train``, ``lrlib.plots``.
 """
+from .compose import WSD, Cooldown, Join, PiecewiseLinear, Warmup, anytime_cooldown
 from .plateau import Plateau, PlateauState
 from .schedules import (
     Constant,
     Cosine,
+    CosineRestarts,
     Cyclic,
     Exponential,
+    InverseSqrt,
+    InverseTime,
+    Linear,
     MultiStep,
+    OneCycle,
+    OneCycleMomentum,
+    Polynomial,
     Schedule,
     StepDecay,
     from_config,
@@ -27,6 +35,14 @@ from .scheduler import PlateauLR, ScheduledLR, set_momentum
 __version__ = "0.1.0"
 
 __all__ = [
-    "Schedule", "Constant", "StepDecay", "MultiStep", "Exponential", "Cosine", "Cyclic",
-    "from_config", "Plateau", "PlateauState", "ScheduledLR", "PlateauLR", "set_momentum",
+    "Schedule", "from_config",
+    # families
+    "Constant", "StepDecay", "MultiStep", "Exponential", "Cosine", "Cyclic", "Linear", "Polynomial",
+    "InverseTime", "InverseSqrt", "OneCycle", "OneCycleMomentum", "CosineRestarts",
+    # composition
+    "Join", "Warmup", "PiecewiseLinear", "Cooldown", "WSD", "anytime_cooldown",
+    # metric-driven
+    "Plateau", "PlateauState",
+    # PyTorch adapters
+    "ScheduledLR", "PlateauLR", "set_momentum",
 ]

@@ -109,12 +109,27 @@ class Schedule:
         raise NotImplementedError  # pragma: no cover - abstract
 
     def to_config(self) -> dict[str, Any]:
-        """A JSON-able dict; :func:`from_config` turns it back into an equal schedule."""
+        """A JSON-able dict (nested schedules become nested dicts); :func:`from_config` inverts it."""
         config: dict[str, Any] = {"name": type(self).__name__}
         for f in dataclasses.fields(self):
-            v = getattr(self, f.name)
-            config[f.name] = list(v) if isinstance(v, tuple) else v
+            config[f.name] = _encode(getattr(self, f.name))
         return config
+
+
+def _encode(v: Any) -> Any:
+    if isinstance(v, Schedule):
+        return v.to_config()
+    if isinstance(v, tuple):
+        return [_encode(x) for x in v]
+    return v
+
+
+def _decode(v: Any) -> Any:
+    if isinstance(v, dict) and "name" in v:
+        return from_config(v)
+    if isinstance(v, list):
+        return tuple(_decode(x) for x in v)
+    return v
 
 
 def from_config(config: dict[str, Any]) -> Schedule:
@@ -124,7 +139,7 @@ def from_config(config: dict[str, Any]) -> Schedule:
     name = config["name"]
     if name not in _REGISTRY:
         raise ValueError(f"config['name'] must be one of {sorted(_REGISTRY)}, got {name!r}")
-    kwargs = {k: v for k, v in config.items() if k != "name"}
+    kwargs = {k: _decode(v) for k, v in config.items() if k != "name"}
     return _REGISTRY[name](**kwargs)
 
 
@@ -332,3 +347,294 @@ class Cyclic(Schedule):
         if base_momentum > max_momentum:
             raise ValueError(f"base_momentum must be <= max_momentum, got {base_momentum!r} > {max_momentum!r}")
         return dataclasses.replace(self, start=max_momentum, peak=base_momentum)
+
+
+@dataclass(frozen=True)
+class Linear(Schedule):
+    r"""A straight line from ``start`` to ``end`` over ``total_steps``, then flat at ``end``.
+
+    .. math:: f(t) = s + (e - s)\,\min(t, T) / T
+
+    ``Linear(1/3, 1, T)`` is PyTorch's ``LinearLR(start_factor=1/3, total_iters=T)``;
+    ``Linear(1, 0, T)`` is linear decay to zero (HF ``get_linear_schedule_with_warmup``
+    without the warmup); ``Linear(0, 1, T)`` is a linear warmup.
+    """
+
+    start: float
+    end: float
+    total_steps: int
+
+    def __post_init__(self) -> None:
+        check_real("start", self.start, 0.0, None)
+        check_real("end", self.end, 0.0, None)
+        check_int("total_steps", self.total_steps, 1)
+
+    @property
+    def monotone(self) -> str | None:  # type: ignore[override]
+        return "decreasing" if self.end <= self.start else "increasing"
+
+    def value(self, step: float) -> float:
+        return self.start + (self.end - self.start) * min(step, self.total_steps) / self.total_steps
+
+    def bounds(self) -> tuple[float, float]:
+        return (min(self.start, self.end), max(self.start, self.end))
+
+
+@dataclass(frozen=True)
+class Polynomial(Schedule):
+    r"""Polynomial decay from 1 to ``end`` over ``total_steps``.
+
+    .. math:: f(t) = (1 - e)\,(1 - \min(t, T)/T)^{p} + e
+
+    With ``cycle=True`` (Keras' option) the horizon grows to the next multiple of
+    ``T`` instead of clipping: :math:`T' = T \lceil t / T \rceil`, so the factor
+    jumps back up at each multiple of ``T``. PyTorch: ``PolynomialLR(total_iters=T,
+    power=p)`` (``end=0``); Keras: ``PolynomialDecay(1, T, e, power=p, cycle)``.
+    """
+
+    total_steps: int
+    end: float = 0.0
+    power: float = 1.0
+    cycle: bool = False
+
+    def __post_init__(self) -> None:
+        check_int("total_steps", self.total_steps, 1)
+        check_real("end", self.end, 0.0, 1.0)
+        check_real("power", self.power, 0.0, None, lo_open=True)
+        if not isinstance(self.cycle, bool):
+            raise ValueError(f"cycle must be True or False, got {self.cycle!r}")
+
+    @property
+    def monotone(self) -> str | None:  # type: ignore[override]
+        return None if self.cycle else "decreasing"
+
+    def value(self, step: float) -> float:
+        horizon = float(self.total_steps)
+        if self.cycle:
+            horizon *= max(1.0, math.ceil(step / self.total_steps))
+        else:
+            step = min(step, horizon)
+        return (1.0 - self.end) * (1.0 - step / horizon) ** self.power + self.end
+
+    def bounds(self) -> tuple[float, float]:
+        return (self.end, 1.0)
+
+
+@dataclass(frozen=True)
+class InverseTime(Schedule):
+    r"""Inverse time decay (Keras ``InverseTimeDecay``).
+
+    .. math:: f(t) = \frac{1}{1 + r\, t / s} \quad (\lfloor t/s \rfloor \text{ with staircase})
+    """
+
+    decay_rate: float
+    decay_steps: int = 1
+    staircase: bool = False
+    monotone: ClassVar[str | None] = "decreasing"
+
+    def __post_init__(self) -> None:
+        check_real("decay_rate", self.decay_rate, 0.0, None)
+        check_int("decay_steps", self.decay_steps, 1)
+        if not isinstance(self.staircase, bool):
+            raise ValueError(f"staircase must be True or False, got {self.staircase!r}")
+
+    def value(self, step: float) -> float:
+        p = step / self.decay_steps
+        if self.staircase:
+            p = math.floor(p)
+        return 1.0 / (1.0 + self.decay_rate * p)
+
+    def bounds(self) -> tuple[float, float]:
+        return (0.0, 1.0)
+
+
+@dataclass(frozen=True)
+class InverseSqrt(Schedule):
+    r"""Inverse square root decay after a linear warmup (the Transformer schedule; HF ``inverse_sqrt``).
+
+    .. math:: f(t) = \begin{cases} t / w & t < w \\ \sqrt{\tau / (t - w + \tau)} & t \ge w \end{cases}
+
+    with timescale :math:`\tau` (default: ``warmup_steps``, or 10,000 without warmup),
+    matching ``transformers.get_inverse_sqrt_schedule(opt, w, timescale)``. The
+    original Transformer rate :math:`d^{-1/2}\min(t^{-1/2}, t\,w^{-3/2})` is this with
+    :math:`\tau = w` and base LR :math:`(d\,w)^{-1/2}`.
+    """
+
+    warmup_steps: int = 0
+    timescale: int | None = None
+
+    def __post_init__(self) -> None:
+        check_int("warmup_steps", self.warmup_steps, 0)
+        if self.timescale is not None:
+            check_int("timescale", self.timescale, 1)
+
+    @property
+    def tau(self) -> int:
+        return self.timescale if self.timescale is not None else (self.warmup_steps or 10_000)
+
+    def value(self, step: float) -> float:
+        w = self.warmup_steps
+        if step < w:
+            return step / w
+        return math.sqrt(self.tau / (step - w + self.tau))
+
+    def bounds(self) -> tuple[float, float]:
+        return (0.0, 1.0)
+
+
+_ANNEAL = ("cos", "linear")
+
+
+def _anneal(kind: str, start: float, end: float, pct: float) -> float:
+    if kind == "cos":
+        return end + (start - end) / 2.0 * (math.cos(math.pi * pct) + 1)
+    return (end - start) * pct + start
+
+
+@dataclass(frozen=True)
+class OneCycle(Schedule):
+    r"""One-cycle (Smith & Topin): warm up to the peak, then anneal far below the start.
+
+    Factors: start :math:`1/\text{div\_factor}`, peak 1, end
+    :math:`1/(\text{div\_factor}\cdot\text{final\_div\_factor})`. Two phases: start
+    to peak over the first ``pct_start`` of ``total_steps``, then peak to end. Three
+    phases: start to peak, peak back to start (same length), then start to end.
+    Each phase anneals with a half cosine (``anneal="cos"``) or a straight line:
+
+    .. math:: \text{cos}(a, b, p) = b + \tfrac{a-b}{2}(1 + \cos \pi p), \qquad
+              \text{linear}(a, b, p) = a + (b - a)p
+
+    Identical to PyTorch's ``OneCycleLR(max_lr=base_lr, total_steps, pct_start,
+    anneal_strategy, div_factor, final_div_factor, three_phase)``, except that steps
+    past ``total_steps - 1`` stay at the end value instead of raising.
+    :meth:`momentum` gives the matching momentum (or Adam beta1) cycle.
+    """
+
+    total_steps: int
+    pct_start: float = 0.3
+    anneal: str = "cos"
+    div_factor: float = 25.0
+    final_div_factor: float = 1e4
+    three_phase: bool = False
+
+    def __post_init__(self) -> None:
+        check_int("total_steps", self.total_steps, 2)
+        check_real("pct_start", self.pct_start, 0.0, 0.5 if self.three_phase else 1.0, lo_open=True, hi_open=True)
+        check_choice("anneal", self.anneal, _ANNEAL)
+        check_real("div_factor", self.div_factor, 1.0, None)
+        check_real("final_div_factor", self.final_div_factor, 1.0, None)
+        if not isinstance(self.three_phase, bool):
+            raise ValueError(f"three_phase must be True or False, got {self.three_phase!r}")
+        ends = self._phase_ends()
+        if any(b <= a for a, b in zip([0.0] + ends, ends)):
+            raise ValueError(f"pct_start={self.pct_start!r} leaves an empty phase for total_steps={self.total_steps}")
+
+    def _phase_ends(self) -> list[float]:
+        t, p = self.total_steps, self.pct_start
+        if self.three_phase:
+            return [p * t - 1, 2 * p * t - 2, t - 1.0]
+        return [p * t - 1, t - 1.0]
+
+    def _values(self, low: float, peak: float, end: float) -> list[tuple[float, float]]:
+        if self.three_phase:
+            return [(low, peak), (peak, low), (low, end)]
+        return [(low, peak), (peak, end)]
+
+    def _phase_value(self, step: float, values: list[tuple[float, float]]) -> float:
+        step = min(step, self.total_steps - 1.0)
+        start_step = 0.0
+        ends = self._phase_ends()
+        for i, (end_step, (a, b)) in enumerate(zip(ends, values)):
+            if step <= end_step or i == len(ends) - 1:
+                return _anneal(self.anneal, a, b, (step - start_step) / (end_step - start_step))
+            start_step = end_step
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def value(self, step: float) -> float:
+        low = 1.0 / self.div_factor
+        return self._phase_value(step, self._values(low, 1.0, low / self.final_div_factor))
+
+    def bounds(self) -> tuple[float, float]:
+        return (1.0 / (self.div_factor * self.final_div_factor), 1.0)
+
+    def momentum(self, base_momentum: float = 0.85, max_momentum: float = 0.95) -> "OneCycleMomentum":
+        """Momentum that falls from ``max_momentum`` to ``base_momentum`` while the LR rises, and back."""
+        return OneCycleMomentum(self, base_momentum, max_momentum)
+
+
+@dataclass(frozen=True)
+class OneCycleMomentum(Schedule):
+    """The momentum (or Adam beta1) half of :class:`OneCycle`: absolute values, not factors.
+
+    Two phases: ``max -> base`` then ``base -> max``; three phases: ``max -> base``,
+    ``base -> max``, then flat at ``max`` (PyTorch's ``cycle_momentum``).
+    """
+
+    cycle: OneCycle
+    base_momentum: float = 0.85
+    max_momentum: float = 0.95
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.cycle, OneCycle):
+            raise ValueError(f"cycle must be a OneCycle, got {self.cycle!r}")
+        check_real("base_momentum", self.base_momentum, 0.0, 1.0)
+        check_real("max_momentum", self.max_momentum, 0.0, 1.0)
+        if self.base_momentum > self.max_momentum:
+            raise ValueError(f"base_momentum must be <= max_momentum, got {self.base_momentum!r} > {self.max_momentum!r}")
+
+    def value(self, step: float) -> float:
+        lo, hi = self.base_momentum, self.max_momentum
+        vals = [(hi, lo), (lo, hi), (hi, hi)] if self.cycle.three_phase else [(hi, lo), (lo, hi)]
+        return self.cycle._phase_value(step, vals)
+
+    def bounds(self) -> tuple[float, float]:
+        return (self.base_momentum, self.max_momentum)
+
+
+@dataclass(frozen=True)
+class CosineRestarts(Schedule):
+    r"""Cosine annealing with warm restarts (SGDR, Loshchilov & Hutter).
+
+    Cycle :math:`i` lasts :math:`T_i = T_0 m^i` steps; inside it, with
+    :math:`t_i` steps done and peak :math:`d^i` (``decay`` per cycle):
+
+    .. math:: f(t) = \eta + (d^{i} - \eta)\,\frac{1 + \cos(\pi t_i / T_i)}{2}
+
+    PyTorch: ``CosineAnnealingWarmRestarts(T_0, T_mult, eta_min=eta * base_lr)``
+    (``decay=1``); timm's ``CosineLRScheduler(cycle_mul, cycle_decay)`` adds the decay.
+    """
+
+    T_0: int
+    T_mult: int = 1
+    decay: float = 1.0
+    min_factor: float = 0.0
+
+    def __post_init__(self) -> None:
+        check_int("T_0", self.T_0, 1)
+        check_int("T_mult", self.T_mult, 1)
+        check_real("decay", self.decay, 0.0, 1.0, lo_open=True)
+        check_real("min_factor", self.min_factor, 0.0, 1.0)
+
+    def cycle(self, step: float) -> tuple[int, float, float]:
+        """``(i, t_i, T_i)``: the cycle index, steps into it, and its length."""
+        if self.T_mult == 1:
+            i = int(step // self.T_0)
+            return i, step - i * self.T_0, float(self.T_0)
+        m = self.T_mult
+        i = int(math.log(step / self.T_0 * (m - 1) + 1, m))
+        start = self.T_0 * (m ** i - 1) / (m - 1)
+        if step < start:  # guard against log rounding just below a power of m
+            i -= 1
+            start = self.T_0 * (m ** i - 1) / (m - 1)
+        elif step >= start + self.T_0 * m ** i:
+            i += 1
+            start = self.T_0 * (m ** i - 1) / (m - 1)
+        return i, step - start, float(self.T_0 * m ** i)
+
+    def value(self, step: float) -> float:
+        i, t_i, T_i = self.cycle(step)
+        peak = self.decay ** i
+        return self.min_factor + (peak - self.min_factor) * (1 + math.cos(math.pi * t_i / T_i)) / 2
+
+    def bounds(self) -> tuple[float, float]:
+        return (self.min_factor if self.decay == 1.0 else 0.0, 1.0)

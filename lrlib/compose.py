@@ -1,0 +1,224 @@
+"""Building schedules out of schedules: sequences, warmup, piecewise-linear curves,
+warmup-stable-decay and cooldowns that can start at any step.
+
+Boundary semantics, the same everywhere: a piece that starts at boundary ``b``
+sees the local step ``t - b``; at ``t == b`` exactly the *new* piece is in force
+(its step 0). Only the standard library is imported.
+"""
+from __future__ import annotations
+
+import bisect
+import math
+from dataclasses import dataclass
+from typing import ClassVar, Sequence
+
+from .schedules import Schedule, check_choice, check_int, check_real
+
+__all__ = ["Join", "Warmup", "PiecewiseLinear", "Cooldown", "WSD", "anytime_cooldown"]
+
+
+def _as_tuple(name: str, value: object) -> tuple:
+    if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
+        raise ValueError(f"{name} must be a sequence, got {value!r}")
+    return tuple(value)
+
+
+@dataclass(frozen=True)
+class Join(Schedule):
+    r"""Run ``schedules[0]`` until ``boundaries[0]``, then ``schedules[1]`` from its own step 0, ...
+
+    .. math:: f(t) = g_k(t - b_{k}) \quad\text{for } b_{k} \le t < b_{k+1}, \; b_0 = 0
+
+    Boundaries are strictly increasing positive integers, one fewer than the
+    schedules. This is optax's ``join_schedules`` and PyTorch's ``SequentialLR``
+    with ``milestones=boundaries``, minus SequentialLR's double step at a milestone.
+    """
+
+    schedules: tuple[Schedule, ...]
+    boundaries: tuple[int, ...]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "schedules", _as_tuple("schedules", self.schedules))
+        object.__setattr__(self, "boundaries", _as_tuple("boundaries", self.boundaries))
+        if not self.schedules:
+            raise ValueError("schedules must hold at least one schedule")
+        for i, s in enumerate(self.schedules):
+            if not isinstance(s, Schedule):
+                raise ValueError(f"schedules[{i}] must be an lrlib Schedule, got {s!r}")
+        if len(self.boundaries) != len(self.schedules) - 1:
+            raise ValueError(f"boundaries must hold len(schedules) - 1 = {len(self.schedules) - 1} steps, "
+                             f"got {len(self.boundaries)}")
+        for i, b in enumerate(self.boundaries):
+            check_int(f"boundaries[{i}]", b, 1)
+        if any(b <= a for a, b in zip(self.boundaries, self.boundaries[1:])):
+            raise ValueError(f"boundaries must be strictly increasing, got {self.boundaries!r}")
+
+    def value(self, step: float) -> float:
+        k = bisect.bisect_right(self.boundaries, step)
+        start = self.boundaries[k - 1] if k else 0
+        return self.schedules[k](step - start)
+
+    def bounds(self) -> tuple[float, float]:
+        b = [s.bounds() for s in self.schedules]
+        return (min(lo for lo, _ in b), max(hi for _, hi in b))
+
+
+@dataclass(frozen=True)
+class Warmup(Schedule):
+    r"""Ramp up to ``main``'s first value over ``steps``, then run ``main`` from its step 0.
+
+    Linear: :math:`f(t) = g(0)\,(s + (1-s)\,t/w)`; exponential:
+    :math:`f(t) = g(0)\, s^{1 - t/w}` (needs ``start > 0``); then
+    :math:`f(t) = g(t - w)` for :math:`t \ge w`. ``start`` is the fraction of
+    ``main(0)`` at step 0. HF's ``get_*_schedule_with_warmup`` is the linear form
+    with ``start=0``.
+    """
+
+    main: Schedule
+    steps: int
+    mode: str = "linear"
+    start: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.main, Schedule):
+            raise ValueError(f"main must be an lrlib Schedule, got {self.main!r}")
+        check_int("steps", self.steps, 1)
+        check_choice("mode", self.mode, ("linear", "exponential"))
+        check_real("start", self.start, 0.0, 1.0, lo_open=self.mode == "exponential")
+
+    def value(self, step: float) -> float:
+        if step >= self.steps:
+            return self.main(step - self.steps)
+        p = step / self.steps
+        ramp = self.start + (1 - self.start) * p if self.mode == "linear" else self.start ** (1 - p)
+        return self.main(0) * ramp
+
+    def bounds(self) -> tuple[float, float]:
+        lo, hi = self.main.bounds()
+        return (min(lo, 0.0 if self.mode == "linear" else lo * self.start), hi)
+
+
+@dataclass(frozen=True)
+class PiecewiseLinear(Schedule):
+    r"""Straight lines through the points ``(xs[i], ys[i])``; flat before the first and after the last.
+
+    Covers triangles (``[0, T/2, T]``, ``[0, 1, 0]``), the CIFAR-10 speed-run
+    schedules and optax's ``piecewise_interpolate_schedule`` with linear pieces.
+    """
+
+    xs: tuple[float, ...]
+    ys: tuple[float, ...]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "xs", _as_tuple("xs", self.xs))
+        object.__setattr__(self, "ys", _as_tuple("ys", self.ys))
+        if len(self.xs) < 1 or len(self.xs) != len(self.ys):
+            raise ValueError(f"xs and ys must have the same length >= 1, got {len(self.xs)} and {len(self.ys)}")
+        for i, x in enumerate(self.xs):
+            check_real(f"xs[{i}]", x, 0.0, None)
+        for i, y in enumerate(self.ys):
+            check_real(f"ys[{i}]", y, 0.0, None)
+        if any(b <= a for a, b in zip(self.xs, self.xs[1:])):
+            raise ValueError(f"xs must be strictly increasing, got {self.xs!r}")
+
+    def value(self, step: float) -> float:
+        xs, ys = self.xs, self.ys
+        if step <= xs[0]:
+            return float(ys[0])
+        if step >= xs[-1]:
+            return float(ys[-1])
+        k = bisect.bisect_right(xs, step)
+        x0, x1, y0, y1 = xs[k - 1], xs[k], ys[k - 1], ys[k]
+        return y0 + (y1 - y0) * (step - x0) / (x1 - x0)
+
+    def bounds(self) -> tuple[float, float]:
+        return (float(min(self.ys)), float(max(self.ys)))
+
+
+_SHAPES = ("linear", "cosine", "1-sqrt")
+
+
+@dataclass(frozen=True)
+class Cooldown(Schedule):
+    r"""Decay from ``start`` to ``end`` over ``steps`` with a given shape, then flat.
+
+    With :math:`p = \min(t, n)/n`: ``linear`` :math:`1 - p`, ``cosine``
+    :math:`(1+\cos \pi p)/2`, ``1-sqrt`` :math:`1 - \sqrt{p}`; the factor is
+    :math:`e + (s - e)\cdot\text{shape}(p)`.
+    """
+
+    steps: int
+    shape: str = "linear"
+    start: float = 1.0
+    end: float = 0.0
+    monotone: ClassVar[str | None] = "decreasing"
+
+    def __post_init__(self) -> None:
+        check_int("steps", self.steps, 1)
+        check_choice("shape", self.shape, _SHAPES)
+        check_real("start", self.start, 0.0, None)
+        check_real("end", self.end, 0.0, self.start)
+
+    def value(self, step: float) -> float:
+        p = min(step, self.steps) / self.steps
+        if self.shape == "linear":
+            k = 1 - p
+        elif self.shape == "cosine":
+            k = (1 + math.cos(math.pi * p)) / 2
+        else:
+            k = 1 - math.sqrt(p)
+        return self.end + (self.start - self.end) * k
+
+    def bounds(self) -> tuple[float, float]:
+        return (self.end, self.start)
+
+
+@dataclass(frozen=True)
+class WSD(Schedule):
+    r"""Warmup-stable-decay: a linear warmup to 1, a long flat stretch, and a cooldown to ``end``.
+
+    .. math:: f(t) = \begin{cases} t / w & t < w \\ 1 & w \le t < T - n \\
+              \text{Cooldown}(n, \text{shape}, 1, e)(t - (T - n)) & t \ge T - n \end{cases}
+
+    ``decay_steps`` is the cooldown length :math:`n` inside ``total_steps`` :math:`T`.
+    To cool down from an arbitrary step of a run that was meant to go on, see
+    :func:`anytime_cooldown`.
+    """
+
+    total_steps: int
+    warmup_steps: int = 0
+    decay_steps: int = 1
+    shape: str = "1-sqrt"
+    end: float = 0.0
+
+    def __post_init__(self) -> None:
+        check_int("total_steps", self.total_steps, 1)
+        check_int("warmup_steps", self.warmup_steps, 0)
+        check_int("decay_steps", self.decay_steps, 1)
+        check_choice("shape", self.shape, _SHAPES)
+        check_real("end", self.end, 0.0, 1.0)
+        if self.warmup_steps + self.decay_steps > self.total_steps:
+            raise ValueError(f"warmup_steps + decay_steps must be <= total_steps={self.total_steps}, "
+                             f"got {self.warmup_steps} + {self.decay_steps}")
+
+    def value(self, step: float) -> float:
+        w, decay_start = self.warmup_steps, self.total_steps - self.decay_steps
+        if step < w:
+            return step / w
+        if step < decay_start:
+            return 1.0
+        return Cooldown(self.decay_steps, self.shape, 1.0, self.end)(step - decay_start)
+
+    def bounds(self) -> tuple[float, float]:
+        return (0.0 if self.warmup_steps else self.end, 1.0)
+
+
+def anytime_cooldown(schedule: Schedule, at: int, steps: int, shape: str = "1-sqrt", end: float = 0.0) -> Join:
+    """``schedule`` until step ``at``, then a cooldown from its value there to ``end`` over ``steps``.
+
+    Lets a run trained with a constant or WSD-style schedule produce a finished
+    model at any step: branch a copy at ``at`` and train it under the returned schedule.
+    """
+    check_int("at", at, 1)
+    start = schedule(at)
+    return Join((schedule, Cooldown(steps, shape, start, min(end, start))), (at,))
