@@ -59,3 +59,21 @@ def test_book_builds_with_warnings_as_errors(tmp_path):
         page = pages[f"book/{nb.stem}.html"]
         assert "<img" in page, f"{nb.name} has no figure"
         assert 'class="pasted-text"' in page or "pasted-inline" in page, f"{nb.name} glues no numbers"
+
+
+def test_translation_table_rows_are_backed_by_existing_tests():
+    text = (ROOT / "book" / "translation.md").read_text()
+    rows = [r for r in text.splitlines() if r.startswith("| `")]
+    assert len(rows) >= 20
+    defined = set()
+    for f in (ROOT / "tests").glob("test_*.py"):
+        defined |= set(re.findall(r"^def (test_\w+)", f.read_text(), re.M))
+    for row in rows:
+        names = re.findall(r"`(test_\w+\*?)`", row.split("|")[-2])
+        files = re.findall(r"`(test_\w+\.py)`", row.split("|")[-2])
+        assert names or files, f"row without a test: {row[:60]}"
+        for n in names:
+            pattern = re.compile(n.replace("*", r"\w*") + "$")
+            assert any(pattern.match(d) for d in defined), f"{n} is named in translation.md but not defined"
+        for f in files:
+            assert (ROOT / "tests" / f).exists(), f
