@@ -102,6 +102,8 @@ class Warmup(Schedule):
 class PiecewiseLinear(Schedule):
     r"""Straight lines through the points ``(xs[i], ys[i])``; flat before the first and after the last.
 
+    .. math:: f(t) = y_k + (y_{k+1} - y_k)\,\frac{t - x_k}{x_{k+1} - x_k} \quad (x_k \le t < x_{k+1})
+
     Covers triangles (``[0, T/2, T]``, ``[0, 1, 0]``), the CIFAR-10 speed-run
     schedules and optax's ``piecewise_interpolate_schedule`` with linear pieces.
     """
@@ -181,6 +183,7 @@ class WSD(Schedule):
               \text{Cooldown}(n, \text{shape}, 1, e)(t - (T - n)) & t \ge T - n \end{cases}
 
     ``decay_steps`` is the cooldown length :math:`n` inside ``total_steps`` :math:`T`.
+    HF: ``get_wsd_schedule(opt, w, n, T, decay_type=shape)``.
     To cool down from an arbitrary step of a run that was meant to go on, see
     :func:`anytime_cooldown`.
     """

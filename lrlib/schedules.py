@@ -71,6 +71,8 @@ def check_int(name: str, value: Any, lo: int = 0) -> int:
 
 def check_step(step: Any) -> float:
     """Validate a step given to a schedule: a finite real ``>= 0``."""
+    if type(step) is int and step >= 0:  # the common case, kept cheap
+        return step
     if not _is_number(step) or not math.isfinite(step) or step < 0:
         raise ValueError(f"step must be a finite number >= 0, got {step!r}")
     return step
@@ -146,7 +148,10 @@ def from_config(config: dict[str, Any]) -> Schedule:
 # --------------------------------------------------------------------------- families
 @dataclass(frozen=True)
 class Constant(Schedule):
-    r"""A constant factor: :math:`f(t) = v`. The baseline every chapter compares against."""
+    r"""A constant factor: :math:`f(t) = v`. The baseline every chapter compares against.
+
+    PyTorch: no scheduler (or ``LambdaLR(opt, lambda t: v)``); optax: ``constant_schedule(v)``.
+    """
 
     factor: float = 1.0
 
@@ -564,9 +569,10 @@ class OneCycle(Schedule):
 
 @dataclass(frozen=True)
 class OneCycleMomentum(Schedule):
-    """The momentum (or Adam beta1) half of :class:`OneCycle`: absolute values, not factors.
+    r"""The momentum (or Adam beta1) half of :class:`OneCycle`: absolute values, not factors.
 
-    Two phases: ``max -> base`` then ``base -> max``; three phases: ``max -> base``,
+    The same phases and annealing as the LR, between :math:`m_{\max}` and :math:`m_{\text{base}}`:
+    two phases: ``max -> base`` then ``base -> max``; three phases: ``max -> base``,
     ``base -> max``, then flat at ``max`` (PyTorch's ``cycle_momentum``).
     """
 

@@ -22,7 +22,33 @@ EXAMPLES = [
     lrlib.Cyclic(0.1, 10, step_size_down=30, mode="triangular2"),
     lrlib.Cyclic(0.2, 5, mode="exp_range", gamma=0.99),
     lrlib.Cyclic(0.1, 10).momentum(0.85, 0.95),
+    lrlib.Linear(1 / 3, 1.0, 50),
+    lrlib.Polynomial(100, end=0.01, power=2.0, cycle=True),
+    lrlib.InverseTime(0.5, 10, staircase=True),
+    lrlib.InverseSqrt(100, timescale=400),
+    lrlib.OneCycle(1000, pct_start=0.25, anneal="linear", three_phase=True),
+    lrlib.OneCycle(1000).momentum(0.8, 0.9),
+    lrlib.CosineRestarts(10, 2, decay=0.5, min_factor=0.01),
+    lrlib.Join([lrlib.Linear(0.1, 1.0, 10), lrlib.Cosine(90)], [10]),
+    lrlib.Warmup(lrlib.Exponential(0.99), 20, mode="exponential", start=0.01),
+    lrlib.PiecewiseLinear([0, 10, 50], [0.1, 1.0, 0.0]),
+    lrlib.Cooldown(30, "cosine", 0.8, 0.1),
+    lrlib.WSD(1000, 50, 200, "1-sqrt"),
+    lrlib.anytime_cooldown(lrlib.WSD(1000, 50, 200), 500, 100),
 ]
+
+
+def test_every_schedule_class_is_exported_documented_and_exemplified():
+    classes = {c for c in vars(lrlib).values() if isinstance(c, type) and issubclass(c, lrlib.Schedule)}
+    classes.discard(lrlib.Schedule)
+    covered = {type(s) for s in EXAMPLES} | {type(p) for s in EXAMPLES if isinstance(s, lrlib.Join)
+                                             for p in s.schedules}
+    assert classes <= covered, classes - covered
+    for c in classes:
+        doc = c.__doc__ or ""
+        assert ":math:" in doc or ".. math::" in doc, f"{c.__name__} has no formula"
+        assert any(w in doc for w in ("PyTorch", "Keras", "HF", "optax", "timm")) or c in (
+            lrlib.Cooldown, lrlib.OneCycleMomentum), f"{c.__name__} names no equivalent"
 
 
 @pytest.mark.parametrize("s", EXAMPLES, ids=repr)
