@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from .data import Split, load_dataset
 from .models import make_model
 from .plateau import Plateau
-from .schedules import Constant, Schedule
+from .schedules import Constant, Schedule, check_int, check_real
 from .scheduler import PlateauLR, ScheduledLR
 
 __all__ = ["Budget", "BUDGETS", "get_budget", "pick_device", "History", "train", "run_grid",
@@ -41,6 +41,18 @@ class Budget:
     batch_size: int
     seeds: tuple[int, ...]
     width: int
+
+    def __post_init__(self) -> None:
+        if self.dataset not in ("mnist5k", "cifar10"):
+            raise ValueError(f"dataset must be 'mnist5k' or 'cifar10', got {self.dataset!r}")
+        for name in ("n_train", "n_val", "epochs", "batch_size", "width"):
+            check_int(name, getattr(self, name), 1)
+        if self.batch_size > self.n_train:
+            raise ValueError(f"batch_size must be <= n_train={self.n_train}, got {self.batch_size}")
+        if not self.seeds:
+            raise ValueError("seeds must hold at least one seed")
+        for i, seed in enumerate(self.seeds):
+            check_int(f"seeds[{i}]", seed, 0)
 
     @property
     def steps_per_epoch(self) -> int:
@@ -168,8 +180,18 @@ def train(schedule: Schedule | Plateau | None = None, *, lr: float = 0.05, momen
     marked ``diverged``; it does not raise.
     """
     budget = budget if isinstance(budget, Budget) else get_budget(budget)
+    if schedule is not None and not isinstance(schedule, (Schedule, Plateau)):
+        raise TypeError(f"schedule must be an lrlib Schedule, a Plateau or None, got {type(schedule).__name__}")
+    if momentum_schedule is not None and not isinstance(momentum_schedule, Schedule):
+        raise TypeError(f"momentum_schedule must be an lrlib Schedule or None, got {type(momentum_schedule).__name__}")
+    if warmup is not None and not isinstance(schedule, Plateau):
+        raise ValueError("warmup applies to a Plateau schedule only; wrap other schedules in lrlib.Warmup")
+    check_real("lr", lr, 0.0, None, lo_open=True)
+    check_real("momentum", momentum, 0.0, 1.0, hi_open=True)
+    check_real("weight_decay", weight_decay, 0.0, None)
+    check_int("seed", seed, 0)
+    epochs = budget.epochs if epochs is None else check_int("epochs", epochs, 1)
     dev = pick_device(device.type if isinstance(device, torch.device) else device)
-    epochs = budget.epochs if epochs is None else epochs
     data = _dataset(budget.dataset, budget.n_train, budget.n_val, str(dev))
 
     torch.manual_seed(seed)
@@ -240,6 +262,10 @@ def run_grid(recipes: Mapping[str, Schedule | Plateau | Mapping[str, Any] | None
     """
     budget = budget if isinstance(budget, Budget) else get_budget(budget)
     seeds = tuple(budget.seeds if seeds is None else seeds)
+    if not seeds:
+        raise ValueError("seeds must hold at least one seed")
+    if not isinstance(recipes, Mapping) or not recipes:
+        raise ValueError(f"recipes must be a non-empty mapping of name to schedule, got {recipes!r}")
     if progress is None:
         progress = os.environ.get("LRLIB_PROGRESS", "1") != "0"
     runs = []

@@ -158,3 +158,32 @@ def test_plots_draw_from_histories():
     assert list(lines[1].get_ydata()) == pytest.approx(res["cosine"][0].lr)
     ax = plots.plot_schedules({"c": lrlib.Cosine(10)}, 10, base_lr=0.1)
     assert ax.get_lines()[0].get_ydata()[0] == pytest.approx(0.1)
+
+
+BAD_TRAIN = [
+    (dict(lr=0.0), ValueError, "lr"), (dict(lr=float("nan")), ValueError, "lr"), (dict(lr="0.1"), ValueError, "lr"),
+    (dict(momentum=1.0), ValueError, "momentum"), (dict(weight_decay=-1.0), ValueError, "weight_decay"),
+    (dict(seed=-1), ValueError, "seed"), (dict(epochs=0), ValueError, "epochs"),
+    (dict(optimizer="lion"), ValueError, "optimizer"), (dict(schedule=lambda t: 1.0), TypeError, "schedule"),
+    (dict(momentum_schedule=0.9), TypeError, "momentum_schedule"),
+    (dict(warmup=lrlib.Linear(0, 1, 5)), ValueError, "warmup"), (dict(budget="tiny"), ValueError, "LRLIB_BUDGET"),
+]
+
+
+@pytest.mark.parametrize("kwargs,exc,param", BAD_TRAIN, ids=[p for *_, p in BAD_TRAIN])
+def test_train_rejects_bad_arguments_naming_them(kwargs, exc, param):
+    kwargs = {"budget": "smoke", **kwargs}
+    with pytest.raises(exc) as info:
+        train.train(**kwargs)
+    assert param in str(info.value)
+
+
+def test_budget_and_grid_validation():
+    with pytest.raises(ValueError, match="batch_size"):
+        train.Budget("x", "mnist5k", 10, 10, 1, 64, (0,), 8)
+    with pytest.raises(ValueError, match="dataset"):
+        train.Budget("x", "imagenet", 100, 10, 1, 10, (0,), 8)
+    with pytest.raises(ValueError, match="seeds"):
+        train.run_grid({"c": None}, budget="smoke", seeds=[])
+    with pytest.raises(ValueError, match="recipes"):
+        train.run_grid({}, budget="smoke")
