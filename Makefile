@@ -30,7 +30,7 @@ book: venv
 # Unit, parity, property and resume tests; every notebook through nbmake at the smoke budget;
 # and the whole book built at the smoke budget with warnings as errors (in a temporary folder).
 test: venv
-	LRLIB_BUDGET=smoke LRLIB_PROGRESS=0 $(BIN)/python -m pytest -n 2 --nbmake tests book
+	LRLIB_BUDGET=smoke LRLIB_PROGRESS=0 $(BIN)/python -m pytest -n 2 --dist loadfile --nbmake tests book
 
 test-fast: venv
 	$(BIN)/python -m pytest -n 2 tests -k "not book_builds"

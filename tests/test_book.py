@@ -1,14 +1,22 @@
-"""The book: notebooks committed clean with the setup cell, every TOC entry present, and the whole
-book built at the smoke budget with warnings as errors (in its own folder: jupyter-cache keys on
-code only, so a smoke build must never share the real build's cache)."""
+"""The book: notebooks committed clean with the setup cell, every TOC entry present, the whole book
+built at the smoke budget with warnings as errors (in its own folder: jupyter-cache keys on code only,
+so a smoke build must never share the real build's cache), and that build opened in a real browser
+(headless Chromium through Playwright): every page loads with no console errors, every image loads,
+the math renders, internal links resolve; a screenshot of one chapter goes to ``_build/screenshots/``.
+The browser test needs Debian's ``chromium`` (``.ci/run`` installs it) and is skipped without it."""
 from __future__ import annotations
 
+import functools
+import http.server
 import json
 import os
 import pathlib
 import re
+import shutil
 import subprocess
 import sys
+import threading
+import urllib.parse
 
 import pytest
 
@@ -39,14 +47,21 @@ def test_notebook_is_clean_and_starts_with_the_setup_cell(nb):
         assert needle in setup, f"setup cell lacks {needle!r}"
 
 
-def test_book_builds_with_warnings_as_errors(tmp_path):
+@pytest.fixture(scope="module")
+def built_book(tmp_path_factory):
+    """The whole book built once at the smoke budget, warnings as errors: ``(html_dir, log)``."""
+    out = tmp_path_factory.mktemp("book")
     env = {**os.environ, "LRLIB_BUDGET": "smoke", "LRLIB_PROGRESS": "0"}
     jb = pathlib.Path(sys.executable).parent / "jupyter-book"
-    proc = subprocess.run([str(jb), "build", str(ROOT), "-W", "--keep-going", "--path-output", str(tmp_path)],
+    proc = subprocess.run([str(jb), "build", str(ROOT), "-W", "--keep-going", "--path-output", str(out)],
                           env=env, capture_output=True, text=True, timeout=900)
     log = proc.stdout + proc.stderr
     assert proc.returncode == 0, log[-6000:]
-    html = tmp_path / "_build" / "html"
+    return out / "_build" / "html"
+
+
+def test_book_builds_with_warnings_as_errors(built_book):
+    html = built_book
     pages = {p.relative_to(html).as_posix(): p.read_text() for p in html.rglob("*.html")}
     for f in _toc_files():
         assert f"{f}.html" in pages, f"{f} was not built"
@@ -59,6 +74,7 @@ def test_book_builds_with_warnings_as_errors(tmp_path):
         page = pages[f"book/{nb.stem}.html"]
         assert "<img" in page, f"{nb.name} has no figure"
         assert 'class="pasted-text"' in page or "pasted-inline" in page, f"{nb.name} glues no numbers"
+    assert (html / "_static" / "mathjax" / "tex-chtml.js").exists(), "MathJax is not shipped with the book"
 
 
 def test_translation_table_rows_are_backed_by_existing_tests():
@@ -77,3 +93,70 @@ def test_translation_table_rows_are_backed_by_existing_tests():
             assert any(pattern.match(d) for d in defined), f"{n} is named in translation.md but not defined"
         for f in files:
             assert (ROOT / "tests" / f).exists(), f
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def server(built_book):
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(built_book))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    handler.log_message = lambda *a, **k: None
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt-get install chromium)")
+def test_every_page_in_a_real_browser(built_book, server):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    pages = sorted(p.relative_to(built_book).as_posix() for p in built_book.glob("book/*.html"))
+    assert len(pages) >= 8
+    shots = ROOT / "_build" / "screenshots"
+    shots.mkdir(parents=True, exist_ok=True)
+    problems: list[str] = []
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("console", lambda m: errors.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(f"page error: {e}"))
+        page.on("requestfailed", lambda r: errors.append(f"request failed: {r.url}"))
+        links: dict[str, set[str]] = {}
+        for name in pages:
+            errors.clear()
+            page.goto(f"{server}/{name}", wait_until="load")
+            if page.locator(".math").count():
+                page.wait_for_selector("mjx-container", timeout=15000)
+                if page.locator("mjx-merror").count():
+                    problems.append(f"{name}: MathJax error")
+            broken = page.evaluate("Array.from(document.images).filter(i => !i.complete || i.naturalWidth === 0)"
+                                   ".map(i => i.src)")
+            problems += [f"{name}: image did not load: {src}" for src in broken]
+            problems += [f"{name}: {e}" for e in errors]
+            hrefs = page.evaluate("Array.from(document.querySelectorAll('a[href]')).map(a => a.href)")
+            links[name] = {h for h in hrefs if h.startswith(server)}
+            if name == "book/cosine.html":
+                page.screenshot(path=str(shots / "cosine.png"), full_page=True)
+        browser.close()
+    ids_cache: dict[pathlib.Path, set[str]] = {}
+    for name, hrefs in links.items():
+        for href in hrefs:
+            url = urllib.parse.urlparse(href)
+            target = built_book / urllib.parse.unquote(url.path.lstrip("/"))
+            if target.is_dir():
+                target = target / "index.html"
+            if not target.exists():
+                problems.append(f"{name}: broken link {href}")
+                continue
+            if url.fragment and target.suffix == ".html":
+                if target not in ids_cache:
+                    ids_cache[target] = set(re.findall(r'id="([^"]+)"', target.read_text()))
+                if url.fragment not in ids_cache[target]:
+                    problems.append(f"{name}: link to a missing anchor {href}")
+    assert not problems, "\n".join(sorted(set(problems))[:40])
+    assert (shots / "cosine.png").stat().st_size > 10_000
