@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from .data import Split, load_dataset
 from .models import make_model
 from .plateau import Plateau
-from .schedules import Constant, Schedule, check_int, check_real
+from .schedules import Constant, Schedule, check_choice, check_int, check_real
 from .scheduler import PlateauLR, ScheduledLR
 
 __all__ = ["Budget", "BUDGETS", "get_budget", "pick_device", "History", "train", "run_grid",
@@ -190,6 +190,7 @@ def train(schedule: Schedule | Plateau | None = None, *, lr: float = 0.05, momen
     check_real("momentum", momentum, 0.0, 1.0, hi_open=True)
     check_real("weight_decay", weight_decay, 0.0, None)
     check_int("seed", seed, 0)
+    check_choice("optimizer", optimizer, ("sgd", "adam"))
     epochs = budget.epochs if epochs is None else check_int("epochs", epochs, 1)
     dev = pick_device(device.type if isinstance(device, torch.device) else device)
     data = _dataset(budget.dataset, budget.n_train, budget.n_val, str(dev))
@@ -199,10 +200,8 @@ def train(schedule: Schedule | Plateau | None = None, *, lr: float = 0.05, momen
     if optimizer == "sgd":
         opt: torch.optim.Optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum,
                                                      weight_decay=weight_decay)
-    elif optimizer == "adam":
-        opt = torch.optim.AdamW(model.parameters(), lr=lr, betas=(momentum, 0.999), weight_decay=weight_decay)
     else:
-        raise ValueError(f"optimizer must be 'sgd' or 'adam', got {optimizer!r}")
+        opt = torch.optim.AdamW(model.parameters(), lr=lr, betas=(momentum, 0.999), weight_decay=weight_decay)
 
     if isinstance(schedule, Plateau):
         sched: Any = PlateauLR(opt, schedule, warmup=warmup)

@@ -160,3 +160,15 @@ def test_every_page_in_a_real_browser(built_book, server):
                     problems.append(f"{name}: link to a missing anchor {href}")
     assert not problems, "\n".join(sorted(set(problems))[:40])
     assert (shots / "cosine.png").stat().st_size > 10_000
+
+
+def test_repository_settings_live_in_one_place():
+    """_config.yml holds the repository URL; the setup cells, pyproject and README must agree with it."""
+    config = (ROOT / "_config.yml").read_text()
+    url = re.search(r"repository:\s*\n\s*url:\s*(\S+)", config).group(1)
+    assert "colab_url" in config and "binderhub_url" in config
+    for nb in NOTEBOOKS:
+        setup = "".join(next(c for c in json.loads(nb.read_text())["cells"] if c["cell_type"] == "code")["source"])
+        assert f"git+{url}" in setup, f"{nb.name}: setup cell installs from another repository"
+    assert url in (ROOT / "pyproject.toml").read_text()
+    assert url.split("github.com/")[1] in (ROOT / "README.md").read_text()

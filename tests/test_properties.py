@@ -143,3 +143,26 @@ def test_generated_bad_configurations_are_rejected(case):
     with pytest.raises(ValueError) as info:
         make()
     assert str(info.value).startswith(param)
+
+
+bad_train_kwargs = st.one_of(
+    st.tuples(st.just("lr"), st.fixed_dictionaries({"lr": st.one_of(bad_real, st.just(0.0))})),
+    st.tuples(st.just("momentum"), st.fixed_dictionaries(
+        {"momentum": st.one_of(bad_real, st.floats(min_value=1.0, max_value=1e3))})),
+    st.tuples(st.just("weight_decay"), st.fixed_dictionaries({"weight_decay": bad_real})),
+    st.tuples(st.just("seed"), st.fixed_dictionaries({"seed": st.one_of(st.integers(max_value=-1), st.floats())})),
+    st.tuples(st.just("epochs"), st.fixed_dictionaries({"epochs": bad_int})),
+    st.tuples(st.just("optimizer"), st.fixed_dictionaries(
+        {"optimizer": st.text(max_size=6).filter(lambda s: s not in ("sgd", "adam"))})),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(bad_train_kwargs)
+def test_generated_bad_training_arguments_are_rejected(case):
+    from lrlib import train
+
+    param, kwargs = case
+    with pytest.raises(ValueError) as info:
+        train.train(budget="smoke", **kwargs)
+    assert param in str(info.value)
