@@ -65,7 +65,12 @@ def plot_results(results: Mapping[str, list[History]], title: str | None = None,
         spe = max(1, len(hs[0].lr) // max(1, len(hs[0].epoch_train_loss) or 1))
         c = colors[name]
         runs_lr = [h.lr for h in hs]
-        _band(axes[0], [t / spe for t in range(max(map(len, runs_lr)))], runs_lr, c, name)
+        if all(r == runs_lr[0] for r in runs_lr):
+            axes[0].plot([t / spe for t in range(len(runs_lr[0]))], runs_lr[0], color=c, label=name, lw=1.6)
+        else:  # metric-driven schedules differ per seed: one thin line each (a mean would be an LR no run used)
+            for i, r in enumerate(runs_lr):
+                axes[0].plot([t / spe for t in range(len(r))], r, color=c, lw=1.0, alpha=0.8,
+                             label=name if i == 0 else None)
         ep = list(range(1, 1 + max(len(h.epoch_train_loss) for h in hs)))
         _band(axes[1], ep, [h.epoch_train_loss for h in hs], c, name)
         _band(axes[2], ep, [[100 * a for a in h.epoch_val_acc] for h in hs], c, name)
@@ -87,15 +92,36 @@ def plot_results(results: Mapping[str, list[History]], title: str | None = None,
     return fig
 
 
-def plot_lr_vs_loss(results: Mapping[str, list[History]], ax: Any = None) -> Any:
-    """Per-step training loss (first seed) against step, one line per recipe: shows noise and divergence."""
+def _moving_average(xs: Sequence[float], window: int) -> list[float]:
+    out, acc = [], 0.0
+    for i, x in enumerate(xs):
+        acc += x
+        if i >= window:
+            acc -= xs[i - window]
+        out.append(acc / min(i + 1, window))
+    return out
+
+
+def plot_lr_vs_loss(results: Mapping[str, list[History]], ax: Any = None, smooth: int = 1,
+                    all_seeds: bool = False) -> Any:
+    """Per-step training loss against step, one line per recipe: shows noise, drops and divergence.
+
+    ``smooth`` is a trailing moving-average window in steps; with ``all_seeds`` the loss is first
+    averaged over seeds (else the first seed is drawn)."""
     if ax is None:
         _, ax = plt.subplots(figsize=(6.4, 3.4))
     colors = _colors(list(results))
     for name, hs in results.items():
-        if hs:
-            ax.plot(hs[0].loss, color=colors[name], label=name, lw=0.8, alpha=0.8)
-    ax.set(xlabel="optimizer step", ylabel="batch training loss", yscale="log")
+        if not hs:
+            continue
+        if all_seeds:
+            n = min(len(h.loss) for h in hs)
+            loss = [sum(h.loss[i] for h in hs) / len(hs) for i in range(n)]
+        else:
+            loss = hs[0].loss
+        ax.plot(_moving_average(loss, max(1, smooth)), color=colors[name], label=name, lw=0.9, alpha=0.85)
+    ylabel = "batch training loss" + (f" ({smooth}-step average)" if smooth > 1 else "")
+    ax.set(xlabel="optimizer step", ylabel=ylabel, yscale="log")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     return ax

@@ -25,7 +25,7 @@ from .schedules import Constant, Schedule, check_choice, check_int, check_real
 from .scheduler import PlateauLR, ScheduledLR
 
 __all__ = ["Budget", "BUDGETS", "get_budget", "pick_device", "History", "train", "run_grid",
-           "Stats", "stats", "summarize", "paired_difference", "Table", "results_table"]
+           "Stats", "stats", "summarize", "paired_difference", "verdict", "Table", "results_table"]
 
 
 # --------------------------------------------------------------------------- budgets
@@ -321,6 +321,35 @@ class Stats:
     @property
     def hi(self) -> float:
         return self.mean + self.ci
+
+    def format(self, scale: float = 1.0, digits: int = 1, signed: bool = False) -> str:
+        """``"mean [lo, hi]"`` (scaled), or just the mean when there is no interval (one seed)."""
+        sign = "+" if signed else ""
+        if not math.isfinite(self.mean):
+            return "not finite (a run diverged)"
+        if math.isnan(self.ci):
+            return f"{self.mean * scale:{sign}.{digits}f}"
+        return (f"{self.mean * scale:{sign}.{digits}f} [{self.lo * scale:{sign}.{digits}f}, "
+                f"{self.hi * scale:{sign}.{digits}f}]")
+
+
+def verdict(d: Stats, higher_is_better: bool = True) -> str:
+    """Words for a paired difference ``d`` (from :func:`paired_difference`).
+
+    ``"better by more than seed noise"`` / ``"worse by more than seed noise"`` when the 95%
+    interval excludes zero, ``"within seed noise"`` when it contains zero, and a plain statement
+    when there is one seed (no interval) or a run diverged. Chapters glue this string, so the
+    prose stays true whatever the numbers come out as.
+    """
+    if not math.isfinite(d.mean):
+        return "not comparable (a run diverged)"
+    if math.isnan(d.ci):
+        return "measured on one seed only, so no noise estimate"
+    if d.lo > 0:
+        return "better by more than seed noise" if higher_is_better else "worse by more than seed noise"
+    if d.hi < 0:
+        return "worse by more than seed noise" if higher_is_better else "better by more than seed noise"
+    return "within seed noise"
 
 
 def stats(values: Iterable[float]) -> Stats:

@@ -187,3 +187,24 @@ def test_budget_and_grid_validation():
         train.run_grid({"c": None}, budget="smoke", seeds=[])
     with pytest.raises(ValueError, match="recipes"):
         train.run_grid({}, budget="smoke")
+
+
+def test_verdict_wording_follows_the_interval():
+    assert train.verdict(train.stats([0.10, 0.11, 0.12])) == "better by more than seed noise"
+    assert train.verdict(train.stats([0.10, 0.11, 0.12]), higher_is_better=False) == "worse by more than seed noise"
+    assert train.verdict(train.stats([-0.01, 0.02, 0.0])) == "within seed noise"
+    assert train.verdict(train.stats([0.05])).startswith("measured on one seed")
+    assert train.verdict(train.stats([math.inf, 1.0])).startswith("not comparable")
+    assert train.stats([1.0, 2.0, 3.0]).format(signed=True).startswith("+2.0 [")
+    assert train.stats([0.5]).format(scale=100) == "50.0"
+
+
+def test_lr_vs_loss_smoothing():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from lrlib import plots
+
+    h = train.History("a", 0, loss=[1.0, 3.0, 5.0, 7.0])
+    ax = plots.plot_lr_vs_loss({"a": [h]}, smooth=2)
+    assert list(ax.get_lines()[0].get_ydata()) == [1.0, 2.0, 4.0, 6.0]
