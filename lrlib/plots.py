@@ -14,9 +14,16 @@ from .train import History
 __all__ = ["plot_schedules", "plot_results", "plot_lr_vs_loss"]
 
 
+_NAME_COLORS: dict[str, Any] = {}
+
+
 def _colors(names: Sequence[str]) -> dict[str, Any]:
+    """One colour per name for the whole session, so a schedule keeps its colour from figure to figure."""
     cmap = plt.get_cmap("tab10")
-    return {n: cmap(i % 10) for i, n in enumerate(names)}
+    for n in names:
+        if n not in _NAME_COLORS:
+            _NAME_COLORS[n] = cmap(len(_NAME_COLORS) % 10)
+    return {n: _NAME_COLORS[n] for n in names}
 
 
 def plot_schedules(schedules: Mapping[str, Schedule], steps: int, base_lr: float = 1.0, ax: Any = None,
@@ -27,10 +34,11 @@ def plot_schedules(schedules: Mapping[str, Schedule], steps: int, base_lr: float
     """
     if ax is None:
         _, ax = plt.subplots(figsize=(6.4, 3.4))
+    colors = _colors(list(schedules))
     for name, s in schedules.items():
         ts = range(steps)
         xs = [t / steps_per_epoch for t in ts] if steps_per_epoch else list(ts)
-        ax.plot(xs, [base_lr * s(t) for t in ts], label=name, lw=1.6)
+        ax.plot(xs, [base_lr * s(t) for t in ts], label=name, lw=1.6, color=colors[name])
     ax.set_xlabel("epoch" if steps_per_epoch else "optimizer step")
     ax.set_ylabel("learning rate" if base_lr != 1.0 else "LR factor")
     if log:

@@ -109,15 +109,17 @@ def _dataset(name: str, n_train: int, n_val: int, device: str) -> Split:
 class History:
     """Everything one training run recorded.
 
-    ``lr`` and ``loss`` have one entry per optimizer update: the LR read back
-    from ``optimizer.param_groups[0]`` just before the update, and that batch's
-    training loss. The ``epoch_*`` lists have one entry per finished epoch.
+    ``lr``, ``momentum`` and ``loss`` have one entry per optimizer update: the LR
+    and the momentum (Adam: beta1) read back from ``optimizer.param_groups[0]``
+    just before the update, and that batch's training loss. The ``epoch_*`` lists
+    have one entry per finished epoch.
     """
 
     name: str
     seed: int
     lr: list[float] = field(default_factory=list)
     loss: list[float] = field(default_factory=list)
+    momentum: list[float] = field(default_factory=list)
     epoch_train_loss: list[float] = field(default_factory=list)
     epoch_train_acc: list[float] = field(default_factory=list)
     epoch_val_loss: list[float] = field(default_factory=list)
@@ -225,7 +227,9 @@ def train(schedule: Schedule | Plateau | None = None, *, lr: float = 0.05, momen
             loss = F.cross_entropy(out, yb)
             opt.zero_grad(set_to_none=True)
             loss.backward()
-            hist.lr.append(float(opt.param_groups[0]["lr"]))
+            group = opt.param_groups[0]
+            hist.lr.append(float(group["lr"]))
+            hist.momentum.append(float(group["betas"][0] if "betas" in group else group["momentum"]))
             opt.step()
             sched.step()
             losses.append(loss.detach())
@@ -412,16 +416,20 @@ class Table:
 
 def results_table(results: Mapping[str, list[History]], baseline: str | None = None) -> Table:
     """Final validation accuracy and training loss per recipe (mean ± 95% CI over seeds),
-    and, against ``baseline``, the paired accuracy difference."""
+    and, against ``baseline``, the paired differences in accuracy and training loss."""
     acc, loss = summarize(results, "val_acc"), summarize(results, "train_loss")
     header = ["schedule", "val. accuracy (%)", "final train loss", "diverged runs"]
     if baseline:
-        header.append(f"Δ acc. vs {baseline} (points)")
+        header += [f"Δ acc. vs {baseline} (points)", f"Δ train loss vs {baseline}"]
     rows = []
     for name, hs in results.items():
         row = [name, _pm(acc[name], 100, 1), _pm(loss[name], 1, 3), f"{sum(h.diverged for h in hs)}/{len(hs)}"]
         if baseline:
-            row.append("—" if name == baseline else _pm(paired_difference(results, name, baseline), 100, 1))
+            if name == baseline:
+                row += ["—", "—"]
+            else:
+                row += [_pm(paired_difference(results, name, baseline), 100, 1),
+                        _pm(paired_difference(results, name, baseline, "train_loss"), 1, 3)]
         rows.append(row)
     return Table(header, rows)
 

@@ -208,3 +208,12 @@ def test_lr_vs_loss_smoothing():
     h = train.History("a", 0, loss=[1.0, 3.0, 5.0, 7.0])
     ax = plots.plot_lr_vs_loss({"a": [h]}, smooth=2)
     assert list(ax.get_lines()[0].get_ydata()) == [1.0, 2.0, 4.0, 6.0]
+
+
+def test_history_records_momentum_read_back():
+    b = train.get_budget("smoke")
+    cyc = lrlib.Cyclic(0.1, 4)
+    h = train.train(cyc, lr=0.05, budget=b, momentum_schedule=cyc.momentum(0.8, 0.9))
+    assert h.momentum == pytest.approx([cyc.momentum(0.8, 0.9)(t) for t in range(b.total_steps)])
+    adam = train.train(None, lr=0.001, momentum=0.85, optimizer="adam", budget=b)
+    assert set(adam.momentum) == {0.85}
