@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import Any, Callable
 
 import torch
 
 from .train import Budget, get_budget, pick_device
 
-__all__ = ["setup", "glue", "pct"]
+__all__ = ["setup", "glue", "pct", "trace", "max_rel_diff"]
 
 
 def setup(budget: str | None = None) -> Budget:
@@ -41,3 +41,33 @@ def pct(x: float) -> float:
     return 100.0 * x
 
 
+
+
+def trace(make_scheduler: Callable[[torch.optim.Optimizer], Any], steps: int, lr: float = 0.1,
+          momentum: float = 0.9, optimizer: str = "sgd") -> dict[str, list[float]]:
+    """Drive a throwaway optimizer with ``make_scheduler(opt)`` for ``steps`` updates and return the
+    LR and momentum read back before each update: ``{"lr": [...], "momentum": [...]}``.
+
+    For checking lrlib against another library's scheduler in a chapter, with no training:
+    ``book.trace(lambda o: torch.optim.lr_scheduler.StepLR(o, 10), 100)``. A ``PlateauLR`` or
+    ``ReduceLROnPlateau`` needs metrics and is not traced here.
+    """
+    p = [torch.nn.Parameter(torch.zeros(1))]
+    opt = (torch.optim.SGD(p, lr=lr, momentum=momentum) if optimizer == "sgd"
+           else torch.optim.Adam(p, lr=lr, betas=(momentum, 0.999)))
+    sched = make_scheduler(opt)
+    out: dict[str, list[float]] = {"lr": [], "momentum": []}
+    for _ in range(steps):
+        g = opt.param_groups[0]
+        out["lr"].append(float(g["lr"]))
+        out["momentum"].append(float(g["betas"][0] if "betas" in g else g["momentum"]))
+        opt.step()
+        sched.step()
+    return out
+
+
+def max_rel_diff(a: list[float], b: list[float]) -> float:
+    """Largest relative difference between two equal-length sequences (0 where both are 0)."""
+    if len(a) != len(b):
+        raise ValueError(f"a and b must have the same length, got {len(a)} and {len(b)}")
+    return max((abs(x - y) / max(abs(x), abs(y)) for x, y in zip(a, b) if x or y), default=0.0)

@@ -254,6 +254,19 @@ class Exponential(Schedule):
     def bounds(self) -> tuple[float, float]:
         return (0.0, 1.0)
 
+    @property
+    def half_life(self) -> float:
+        r"""Steps until the (smooth) factor halves: :math:`s \ln 2 / \ln(1/r)` (``inf`` for ``r = 1``)."""
+        return math.inf if self.decay_rate == 1.0 else self.decay_steps * math.log(2) / -math.log(self.decay_rate)
+
+    @classmethod
+    def to_final(cls, final: float, total_steps: int, decay_steps: int = 1, staircase: bool = False) -> "Exponential":
+        r"""The decay that reaches ``final`` (a factor) at ``total_steps``: :math:`r = f^{s/T}`."""
+        check_real("final", final, 0.0, 1.0, lo_open=True)
+        check_int("total_steps", total_steps, 1)
+        check_int("decay_steps", decay_steps, 1)
+        return cls(final ** (decay_steps / total_steps), decay_steps, staircase)
+
 
 @dataclass(frozen=True)
 class Cosine(Schedule):

@@ -25,7 +25,7 @@ from .schedules import Constant, Schedule, check_choice, check_int, check_real
 from .scheduler import PlateauLR, ScheduledLR
 
 __all__ = ["Budget", "BUDGETS", "get_budget", "pick_device", "History", "train", "run_grid",
-           "Stats", "stats", "summarize", "paired_difference", "verdict", "Table", "results_table"]
+           "Stats", "stats", "summarize", "paired_difference", "verdict", "compare", "Table", "results_table"]
 
 
 # --------------------------------------------------------------------------- budgets
@@ -395,6 +395,17 @@ def paired_difference(results: Mapping[str, list[History]], a: str, b: str,
             raise ValueError(f"{name!r} is not in results (have {sorted(results)})")
     by_seed = {h.seed: _METRICS[metric](h) for h in results[b]}
     return stats(_METRICS[metric](h) - by_seed[h.seed] for h in results[a] if h.seed in by_seed)
+
+
+def compare(results: Mapping[str, list[History]], a: str, b: str, metric: str = "val_acc") -> str:
+    """One glue-ready phrase comparing recipe ``a`` with ``b`` on ``metric``, paired by seed, e.g.
+    ``"+1.7 points [+1.2, +2.3]: better by more than seed noise"``.
+
+    Accuracy metrics are in percentage points; losses in loss units (lower is better)."""
+    d = paired_difference(results, a, b, metric)
+    if metric.endswith("acc"):
+        return f"{d.format(100, 1, signed=True)} points: {verdict(d, higher_is_better=True)}"
+    return f"{d.format(1, 3, signed=True)}: {verdict(d, higher_is_better=False)}"
 
 
 class Table:

@@ -217,3 +217,22 @@ def test_history_records_momentum_read_back():
     assert h.momentum == pytest.approx([cyc.momentum(0.8, 0.9)(t) for t in range(b.total_steps)])
     adam = train.train(None, lr=0.001, momentum=0.85, optimizer="adam", budget=b)
     assert set(adam.momentum) == {0.85}
+
+
+def test_book_helpers_trace_and_compare():
+    from torch.optim import lr_scheduler as tls
+
+    from lrlib import book
+
+    a = book.trace(lambda o: tls.StepLR(o, 3, 0.5), 10)
+    b = book.trace(lambda o: lrlib.ScheduledLR(o, lrlib.StepDecay(3, 0.5)), 10)
+    assert book.max_rel_diff(a["lr"], b["lr"]) == 0.0 and a["lr"][3] == 0.05
+    with pytest.raises(ValueError, match="same length"):
+        book.max_rel_diff([1.0], [])
+    mk = lambda name, seed, acc, loss: train.History(name, seed, epoch_val_acc=[acc], epoch_train_loss=[loss])
+    res = {"a": [mk("a", i, 0.9 + 0.001 * i, 0.1) for i in range(3)],
+           "b": [mk("b", i, 0.8, 0.2 + 0.01 * i) for i in range(3)]}
+    assert train.compare(res, "a", "b").endswith("points: better by more than seed noise")
+    assert train.compare(res, "a", "b", "train_loss").endswith("better by more than seed noise")
+    e = lrlib.Exponential.to_final(0.01, 100)
+    assert e(100) == pytest.approx(0.01) and e(e.half_life) == pytest.approx(0.5)
