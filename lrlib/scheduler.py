@@ -14,7 +14,7 @@ from typing import Any
 
 import torch
 from torch.optim import Optimizer
-from torch.optim.lr_scheduler import LRScheduler
+from torch.optim.lr_scheduler import LRScheduler, ReduceLROnPlateau
 
 from .plateau import Plateau, PlateauState
 from .schedules import Schedule, from_config
@@ -117,7 +117,7 @@ class ScheduledLR(LRScheduler):
         self._last_lr = [float(g["lr"]) for g in self.optimizer.param_groups]
 
 
-class PlateauLR:
+class PlateauLR(ReduceLROnPlateau):
     """Reduce-on-plateau for an optimizer, with an optional warmup.
 
     ``lr_i = base_lrs[i] * warmup(updates) * state.scale``.
@@ -126,10 +126,13 @@ class PlateauLR:
     * ``step(metric)``: one evaluation (e.g. validation loss at the end of an epoch).
 
     With no warmup this matches ``torch.optim.lr_scheduler.ReduceLROnPlateau``
-    called with the same metrics.
+    called with the same metrics. It is a subclass of it (with its own state and
+    logic, none inherited), so frameworks that special-case plateau schedulers,
+    such as Lightning's ``monitor``, treat it as one.
     """
 
-    def __init__(self, optimizer: Optimizer, plateau: Plateau, warmup: Schedule | None = None) -> None:
+    def __init__(self, optimizer: Optimizer, plateau: Plateau, warmup: Schedule | None = None) -> None:  # noqa: D107
+        # ReduceLROnPlateau.__init__ is deliberately not called: the state lives in self.state.
         if not isinstance(optimizer, Optimizer):
             raise TypeError(f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}")
         if not isinstance(plateau, Plateau):
@@ -148,12 +151,21 @@ class PlateauLR:
         for group, base in zip(self.optimizer.param_groups, self.base_lrs):
             _set(group, "lr", base * w * self.state.scale)
 
-    def step(self, metric: float | torch.Tensor | None = None) -> None:
+    def step(self, metric: float | torch.Tensor | None = None, epoch: None = None) -> None:  # type: ignore[override]
+        """Advance the warmup (no metric) or evaluate ``metric``; then write the LRs."""
         if metric is None:
             self.updates += 1
         else:
             self.state = self.plateau.update(self.state, metric)
         self._apply()
+
+    @property
+    def last_epoch(self) -> int:  # type: ignore[override]
+        return self.state.evaluations
+
+    @last_epoch.setter
+    def last_epoch(self, value: int) -> None:  # PyTorch internals may assign it; the state is authoritative
+        pass
 
     def get_last_lr(self) -> list[float]:
         return [float(g["lr"]) for g in self.optimizer.param_groups]

@@ -132,3 +132,26 @@ def test_hf_trainer_steps_the_schedule_and_resumes_exactly(tmp_path):
     resumed, rec2 = _hf_trainer(tmp_path / "run2", 24)
     resumed.train(resume_from_checkpoint=str(ckpt))
     assert rec2.lrs == pytest.approx(want[10:], rel=1e-12)
+
+
+class _LitPlateau(_LitModel):
+    def training_step(self, batch, i):
+        loss = super().training_step(batch, i)
+        self.log("plateau_metric", torch.tensor(1.0))  # never improves: a cut after every patience+1 epochs
+        return loss
+
+    def configure_optimizers(self):
+        opt = torch.optim.SGD(self.parameters(), lr=BASE_LR, momentum=0.9)
+        sched = lrlib.PlateauLR(opt, lrlib.Plateau(patience=0, factor=0.5))
+        return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "monitor": "plateau_metric"}}
+
+
+def test_lightning_drives_plateau_lr_with_a_monitor(tmp_path):
+    model = _LitPlateau()
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*(num_workers|does not have many workers|LeafSpec|TPU|GPU).*")
+        _trainer(tmp_path, 8 * 3).fit(model, _loader())  # 3 epochs of 8 batches
+    # epoch 1 sets the best; epoch 2 is bad (patience 0): the cut shows from the first batch of epoch 3
+    assert model.seen[:8] == [BASE_LR] * 8
+    assert model.seen[8:16] == [BASE_LR] * 8
+    assert model.seen[16:] == pytest.approx([BASE_LR / 2] * 8)
