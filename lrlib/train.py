@@ -403,6 +403,8 @@ def compare(results: Mapping[str, list[History]], a: str, b: str, metric: str = 
 
     Accuracy metrics are in percentage points; losses in loss units (lower is better)."""
     d = paired_difference(results, a, b, metric)
+    if not math.isfinite(d.mean):
+        return verdict(d)
     if metric.endswith("acc"):
         return f"{d.format(100, 1, signed=True)} points: {verdict(d, higher_is_better=True)}"
     return f"{d.format(1, 3, signed=True)}: {verdict(d, higher_is_better=False)}"
