@@ -126,6 +126,7 @@ def test_every_page_in_a_real_browser(built_book, server):
         page.on("console", lambda m: errors.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
         page.on("pageerror", lambda e: errors.append(f"page error: {e}"))
         page.on("requestfailed", lambda r: errors.append(f"request failed: {r.url}"))
+        page.on("response", lambda r: errors.append(f"HTTP {r.status}: {r.url}") if r.status >= 400 else None)
         links: dict[str, set[str]] = {}
         for name in pages:
             errors.clear()
