@@ -19,9 +19,9 @@ def setup(budget: str | None = None) -> Budget:
     b = get_budget(budget)
     matplotlib.rcParams.update({"figure.dpi": 100, "axes.spines.top": False, "axes.spines.right": False,
                                 "font.size": 10})
-    print(f"budget={b.name} ({b.dataset}: {b.n_train} train / {b.n_val} val images, {b.epochs} epochs, "
-          f"{b.steps_per_epoch} steps per epoch, seeds {list(b.seeds)}) | device={pick_device()} | "
-          f"torch {torch.__version__}")
+    print(f"budget={b.name}: {b.dataset}, {b.n_train} train / {b.n_val} val images, {b.epochs} epochs of "
+          f"{b.steps_per_epoch} steps, seeds {list(b.seeds)}\n"
+          f"device={pick_device()}, torch {torch.__version__}")
     return b
 
 

@@ -63,9 +63,12 @@ def _band(ax: Any, xs: list[float], runs: list[list[float]], color: Any, label: 
 
 def plot_results(results: Mapping[str, list[History]], title: str | None = None,
                  loss_log: bool = True, acc_ylim: tuple[float, float] | None = None) -> Any:
-    """Three panels: the LR actually applied (per step), training loss and validation
-    accuracy (per epoch; line = mean over seeds, band = min..max). Returns the figure."""
-    fig, axes = plt.subplots(1, 3, figsize=(12, 3.6))
+    """The LR actually applied (per step, top), training loss and validation accuracy (per epoch,
+    bottom; line = mean over seeds, band = min..max). Sized to stay legible in a book column.
+    Returns the figure; ``fig.axes`` are ``[lr, loss, acc]``."""
+    fig = plt.figure(figsize=(8.0, 6.0))
+    grid = fig.add_gridspec(2, 2, height_ratios=(1.0, 1.25))
+    axes = [fig.add_subplot(grid[0, :]), fig.add_subplot(grid[1, 0]), fig.add_subplot(grid[1, 1])]
     colors = _colors(list(results))
     for name, hs in results.items():
         if not hs:
@@ -82,7 +85,7 @@ def plot_results(results: Mapping[str, list[History]], title: str | None = None,
         ep = list(range(1, 1 + max(len(h.epoch_train_loss) for h in hs)))
         _band(axes[1], ep, [h.epoch_train_loss for h in hs], c, name)
         _band(axes[2], ep, [[100 * a for a in h.epoch_val_acc] for h in hs], c, name)
-    axes[0].set(xlabel="epoch", ylabel="learning rate (read from optimizer)")
+    axes[0].set(xlabel="epoch", ylabel="learning rate\n(read from optimizer)")
     axes[1].set(xlabel="epoch", ylabel="training loss")
     axes[2].set(xlabel="epoch", ylabel="validation accuracy (%)")
     if loss_log:
@@ -91,12 +94,10 @@ def plot_results(results: Mapping[str, list[History]], title: str | None = None,
         axes[2].set_ylim(*acc_ylim)
     for ax in axes:
         ax.grid(alpha=0.3)
-    handles, labels = axes[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 5), fontsize=8,
-               bbox_to_anchor=(0.5, -0.02), frameon=False)
+    axes[0].legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=9, frameon=False)
     if title:
         fig.suptitle(title)
-    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    fig.tight_layout()
     return fig
 
 
