@@ -78,6 +78,18 @@ def check_step(step: Any) -> float:
     return step
 
 
+def check_bool(name: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"{name} must be True or False, got {value!r}")
+    return value
+
+
+def _progress(step: float, decay_steps: int, staircase: bool) -> float:
+    """``step / decay_steps``, floored with ``staircase``: the exponent of the decay families."""
+    p = step / decay_steps
+    return math.floor(p) if staircase else p
+
+
 def check_choice(name: str, value: Any, choices: Sequence[str]) -> str:
     if value not in choices:
         raise ValueError(f"{name} must be one of {list(choices)}, got {value!r}")
@@ -242,14 +254,10 @@ class Exponential(Schedule):
     def __post_init__(self) -> None:
         check_real("decay_rate", self.decay_rate, 0.0, 1.0, lo_open=True)
         check_int("decay_steps", self.decay_steps, 1)
-        if not isinstance(self.staircase, bool):
-            raise ValueError(f"staircase must be True or False, got {self.staircase!r}")
+        check_bool("staircase", self.staircase)
 
     def value(self, step: float) -> float:
-        p = step / self.decay_steps
-        if self.staircase:
-            p = math.floor(p)
-        return self.decay_rate ** p
+        return self.decay_rate ** _progress(step, self.decay_steps, self.staircase)
 
     def bounds(self) -> tuple[float, float]:
         return (0.0, 1.0)
@@ -419,8 +427,7 @@ class Polynomial(Schedule):
         check_int("total_steps", self.total_steps, 1)
         check_real("end", self.end, 0.0, 1.0)
         check_real("power", self.power, 0.0, None, lo_open=True)
-        if not isinstance(self.cycle, bool):
-            raise ValueError(f"cycle must be True or False, got {self.cycle!r}")
+        check_bool("cycle", self.cycle)
 
     @property
     def monotone(self) -> str | None:  # type: ignore[override]
@@ -453,14 +460,10 @@ class InverseTime(Schedule):
     def __post_init__(self) -> None:
         check_real("decay_rate", self.decay_rate, 0.0, None)
         check_int("decay_steps", self.decay_steps, 1)
-        if not isinstance(self.staircase, bool):
-            raise ValueError(f"staircase must be True or False, got {self.staircase!r}")
+        check_bool("staircase", self.staircase)
 
     def value(self, step: float) -> float:
-        p = step / self.decay_steps
-        if self.staircase:
-            p = math.floor(p)
-        return 1.0 / (1.0 + self.decay_rate * p)
+        return 1.0 / (1.0 + self.decay_rate * _progress(step, self.decay_steps, self.staircase))
 
     def bounds(self) -> tuple[float, float]:
         return (0.0, 1.0)
@@ -541,8 +544,7 @@ class OneCycle(Schedule):
         check_choice("anneal", self.anneal, _ANNEAL)
         check_real("div_factor", self.div_factor, 1.0, None)
         check_real("final_div_factor", self.final_div_factor, 1.0, None)
-        if not isinstance(self.three_phase, bool):
-            raise ValueError(f"three_phase must be True or False, got {self.three_phase!r}")
+        check_bool("three_phase", self.three_phase)
         ends = self._phase_ends()
         if any(b <= a for a, b in zip([0.0] + ends, ends)):
             raise ValueError(f"pct_start={self.pct_start!r} leaves an empty phase for total_steps={self.total_steps}")
