@@ -548,6 +548,10 @@ class OneCycle(Schedule):
         ends = self._phase_ends()
         if any(b <= a for a, b in zip([0.0] + ends, ends)):
             raise ValueError(f"pct_start={self.pct_start!r} leaves an empty phase for total_steps={self.total_steps}")
+        # cached: not a field, so repr, equality and to_config ignore it
+        low = 1.0 / self.div_factor
+        object.__setattr__(self, "_ends", tuple(ends))
+        object.__setattr__(self, "_lr_phases", tuple(self._values(low, 1.0, low / self.final_div_factor)))
 
     def _phase_ends(self) -> list[float]:
         t, p = self.total_steps, self.pct_start
@@ -560,10 +564,10 @@ class OneCycle(Schedule):
             return [(low, peak), (peak, low), (low, end)]
         return [(low, peak), (peak, end)]
 
-    def _phase_value(self, step: float, values: list[tuple[float, float]]) -> float:
+    def _phase_value(self, step: float, values: Sequence[tuple[float, float]]) -> float:
         step = min(step, self.total_steps - 1.0)
         start_step = 0.0
-        ends = self._phase_ends()
+        ends = self._ends
         for i, (end_step, (a, b)) in enumerate(zip(ends, values)):
             if step <= end_step or i == len(ends) - 1:
                 return _anneal(self.anneal, a, b, (step - start_step) / (end_step - start_step))
@@ -571,8 +575,7 @@ class OneCycle(Schedule):
         raise AssertionError("unreachable")  # pragma: no cover
 
     def value(self, step: float) -> float:
-        low = 1.0 / self.div_factor
-        return self._phase_value(step, self._values(low, 1.0, low / self.final_div_factor))
+        return self._phase_value(step, self._lr_phases)
 
     def bounds(self) -> tuple[float, float]:
         return (1.0 / (self.div_factor * self.final_div_factor), 1.0)
