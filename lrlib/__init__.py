@@ -4,7 +4,7 @@ The core (this package's top level) imports torch and the standard library only:
 
     import torch, lrlib
     opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
-    sched = lrlib.ScheduledLR(opt, lrlib.Cosine(total_steps=10_000, min_factor=0.01))
+    sched = lrlib.ScheduledLR(opt, lrlib.Cosine(total_steps=10_000, end=0.01))
     for batch in data:
         ...; opt.step(); sched.step()
 
@@ -28,11 +28,11 @@ from .schedules import (
     Polynomial,
     Schedule,
     StepDecay,
-    from_config,
 )
+from ._checks import from_config
 from .scheduler import PlateauLR, ScheduledLR, set_momentum
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "Schedule", "from_config",

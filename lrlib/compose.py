@@ -12,7 +12,8 @@ import math
 from dataclasses import dataclass
 from typing import ClassVar, Sequence
 
-from .schedules import Schedule, check_choice, check_int, check_real
+from ._checks import check_choice, check_int, check_real
+from .schedules import Schedule
 
 __all__ = ["Join", "Warmup", "PiecewiseLinear", "Cooldown", "WSD", "anytime_cooldown"]
 
@@ -37,7 +38,7 @@ class Join(Schedule):
     schedules: tuple[Schedule, ...]
     boundaries: tuple[int, ...]
 
-    def __post_init__(self) -> None:
+    def _check(self) -> None:
         object.__setattr__(self, "schedules", _as_tuple("schedules", self.schedules))
         object.__setattr__(self, "boundaries", _as_tuple("boundaries", self.boundaries))
         if not self.schedules:
@@ -65,7 +66,7 @@ class Join(Schedule):
 
 @dataclass(frozen=True)
 class Warmup(Schedule):
-    r"""Ramp up to ``main``'s first value over ``steps``, then run ``main`` from its step 0.
+    r"""Ramp up to ``main``'s first value over ``warmup_steps``, then run ``main`` from its step 0.
 
     Linear: :math:`f(t) = g(0)\,(s + (1-s)\,t/w)`; exponential:
     :math:`f(t) = g(0)\, s^{1 - t/w}` (needs ``start > 0``); then
@@ -75,27 +76,27 @@ class Warmup(Schedule):
     """
 
     main: Schedule
-    steps: int
-    mode: str = "linear"
+    warmup_steps: int
+    shape: str = "linear"
     start: float = 0.0
 
-    def __post_init__(self) -> None:
+    def _check(self) -> None:
         if not isinstance(self.main, Schedule):
             raise ValueError(f"main must be an lrlib Schedule, got {self.main!r}")
-        check_int("steps", self.steps, 1)
-        check_choice("mode", self.mode, ("linear", "exponential"))
-        check_real("start", self.start, 0.0, 1.0, lo_open=self.mode == "exponential")
+        check_int("warmup_steps", self.warmup_steps, 1)
+        check_choice("shape", self.shape, ("linear", "exponential"))
+        check_real("start", self.start, 0.0, 1.0, lo_open=self.shape == "exponential")
 
     def value(self, step: float) -> float:
-        if step >= self.steps:
-            return self.main(step - self.steps)
-        p = step / self.steps
-        ramp = self.start + (1 - self.start) * p if self.mode == "linear" else self.start ** (1 - p)
+        if step >= self.warmup_steps:
+            return self.main(step - self.warmup_steps)
+        p = step / self.warmup_steps
+        ramp = self.start + (1 - self.start) * p if self.shape == "linear" else self.start ** (1 - p)
         return self.main(0) * ramp
 
     def bounds(self) -> tuple[float, float]:
         lo, hi = self.main.bounds()
-        return (min(lo, 0.0 if self.mode == "linear" else lo * self.start), hi)
+        return (min(lo, 0.0 if self.shape == "linear" else lo * self.start), hi)
 
 
 @dataclass(frozen=True)
@@ -111,7 +112,7 @@ class PiecewiseLinear(Schedule):
     xs: tuple[float, ...]
     ys: tuple[float, ...]
 
-    def __post_init__(self) -> None:
+    def _check(self) -> None:
         object.__setattr__(self, "xs", _as_tuple("xs", self.xs))
         object.__setattr__(self, "ys", _as_tuple("ys", self.ys))
         if len(self.xs) < 1 or len(self.xs) != len(self.ys):
@@ -142,27 +143,27 @@ _SHAPES = ("linear", "cosine", "1-sqrt")
 
 @dataclass(frozen=True)
 class Cooldown(Schedule):
-    r"""Decay from ``start`` to ``end`` over ``steps`` with a given shape, then flat.
+    r"""Decay from ``start`` to ``end`` over ``total_steps`` with a given shape, then flat.
 
-    With :math:`p = \min(t, n)/n`: ``linear`` :math:`1 - p`, ``cosine``
+    With :math:`p = \min(t, n)/n` (:math:`n` = ``total_steps``): ``linear`` :math:`1 - p`, ``cosine``
     :math:`(1+\cos \pi p)/2`, ``1-sqrt`` :math:`1 - \sqrt{p}`; the factor is
     :math:`e + (s - e)\cdot\text{shape}(p)`.
     """
 
-    steps: int
+    total_steps: int
     shape: str = "linear"
     start: float = 1.0
     end: float = 0.0
     monotone: ClassVar[str | None] = "decreasing"
 
-    def __post_init__(self) -> None:
-        check_int("steps", self.steps, 1)
+    def _check(self) -> None:
+        check_int("total_steps", self.total_steps, 1)
         check_choice("shape", self.shape, _SHAPES)
         check_real("start", self.start, 0.0, None)
         check_real("end", self.end, 0.0, self.start)
 
     def value(self, step: float) -> float:
-        p = min(step, self.steps) / self.steps
+        p = min(step, self.total_steps) / self.total_steps
         if self.shape == "linear":
             k = 1 - p
         elif self.shape == "cosine":
@@ -182,46 +183,52 @@ class WSD(Schedule):
     .. math:: f(t) = \begin{cases} t / w & t < w \\ 1 & w \le t < T - n \\
               \text{Cooldown}(n, \text{shape}, 1, e)(t - (T - n)) & t \ge T - n \end{cases}
 
-    ``decay_steps`` is the cooldown length :math:`n` inside ``total_steps`` :math:`T`.
+    ``cooldown_steps`` is the cooldown length :math:`n` inside ``total_steps`` :math:`T`.
     HF: ``get_wsd_schedule(opt, w, n, T, decay_type=shape)``.
     To cool down from an arbitrary step of a run that was meant to go on, see
     :func:`anytime_cooldown`.
     """
 
     total_steps: int
+    cooldown_steps: int
     warmup_steps: int = 0
-    decay_steps: int = 1
     shape: str = "1-sqrt"
     end: float = 0.0
 
-    def __post_init__(self) -> None:
+    def _check(self) -> None:
         check_int("total_steps", self.total_steps, 1)
         check_int("warmup_steps", self.warmup_steps, 0)
-        check_int("decay_steps", self.decay_steps, 1)
+        check_int("cooldown_steps", self.cooldown_steps, 1)
         check_choice("shape", self.shape, _SHAPES)
         check_real("end", self.end, 0.0, 1.0)
-        if self.warmup_steps + self.decay_steps > self.total_steps:
-            raise ValueError(f"warmup_steps + decay_steps must be <= total_steps={self.total_steps}, "
-                             f"got {self.warmup_steps} + {self.decay_steps}")
+        if self.warmup_steps + self.cooldown_steps > self.total_steps:
+            raise ValueError(f"warmup_steps + cooldown_steps must be <= total_steps={self.total_steps}, "
+                             f"got {self.warmup_steps} + {self.cooldown_steps}")
 
     def value(self, step: float) -> float:
-        w, decay_start = self.warmup_steps, self.total_steps - self.decay_steps
+        w, decay_start = self.warmup_steps, self.total_steps - self.cooldown_steps
         if step < w:
             return step / w
         if step < decay_start:
             return 1.0
-        return Cooldown(self.decay_steps, self.shape, 1.0, self.end)(step - decay_start)
+        return Cooldown(self.cooldown_steps, self.shape, 1.0, self.end)(step - decay_start)
 
     def bounds(self) -> tuple[float, float]:
         return (0.0 if self.warmup_steps else self.end, 1.0)
 
 
-def anytime_cooldown(schedule: Schedule, at: int, steps: int, shape: str = "1-sqrt", end: float = 0.0) -> Join:
-    """``schedule`` until step ``at``, then a cooldown from its value there to ``end`` over ``steps``.
+def anytime_cooldown(schedule: Schedule, at: int, cooldown_steps: int, shape: str = "1-sqrt",
+                     end: float = 0.0) -> Join:
+    """``schedule`` until step ``at``, then a cooldown from its value there to ``end`` over
+    ``cooldown_steps``.
 
     Lets a run trained with a constant or WSD-style schedule produce a finished
     model at any step: branch a copy at ``at`` and train it under the returned schedule.
+    ``end`` must not exceed ``schedule(at)``: a cooldown never raises the LR.
     """
-    check_int("at", at, 1)
+    if not isinstance(schedule, Schedule):
+        raise ValueError(f"schedule must be an lrlib Schedule, got {schedule!r}")
+    at = check_int("at", at, 1)
     start = schedule(at)
-    return Join((schedule, Cooldown(steps, shape, start, min(end, start))), (at,))
+    end = check_real("end", end, 0.0, start)
+    return Join((schedule, Cooldown(cooldown_steps, shape, start, end)), (at,))

@@ -24,93 +24,29 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
-from typing import Any, ClassVar, Sequence
+from typing import ClassVar, Sequence
+
+from ._checks import (Configurable, check_bool, check_choice, check_int, check_real, check_step,
+                      from_config)
 
 __all__ = [
-    "Schedule",
-    "Constant",
-    "StepDecay",
-    "MultiStep",
-    "Exponential",
-    "Cosine",
-    "Cyclic",
-    "from_config",
+    "Schedule", "from_config",
+    "Constant", "StepDecay", "MultiStep", "Exponential", "InverseTime", "InverseSqrt",
+    "Linear", "Polynomial", "Cosine", "CosineRestarts", "Cyclic", "OneCycle", "OneCycleMomentum",
 ]
-
-_REGISTRY: dict[str, type["Schedule"]] = {}
-
-
-# --------------------------------------------------------------------------- checks
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def check_real(name: str, value: Any, lo: float | None = None, hi: float | None = None,
-               lo_open: bool = False, hi_open: bool = False) -> float:
-    """Return ``float(value)`` if it is a finite real inside the interval, else raise ``ValueError``."""
-    lo_s = "-inf" if lo is None else repr(lo)
-    hi_s = "inf" if hi is None else repr(hi)
-    allowed = f"{'(' if lo_open or lo is None else '['}{lo_s}, {hi_s}{')' if hi_open or hi is None else ']'}"
-    if not _is_number(value) or not math.isfinite(value):
-        raise ValueError(f"{name} must be a finite real number in {allowed}, got {value!r}")
-    if lo is not None and (value < lo or (lo_open and value == lo)):
-        raise ValueError(f"{name} must be in {allowed}, got {value!r}")
-    if hi is not None and (value > hi or (hi_open and value == hi)):
-        raise ValueError(f"{name} must be in {allowed}, got {value!r}")
-    return float(value)
-
-
-def check_int(name: str, value: Any, lo: int = 0) -> int:
-    """Return ``value`` if it is an integer ``>= lo``, else raise ``ValueError``."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError(f"{name} must be an integer >= {lo}, got {value!r}")
-    if value < lo:
-        raise ValueError(f"{name} must be an integer >= {lo}, got {value!r}")
-    return value
-
-
-def check_step(step: Any) -> float:
-    """Validate a step given to a schedule: a finite real ``>= 0``."""
-    if type(step) is int and step >= 0:  # the common case, kept cheap
-        return step
-    if not _is_number(step) or not math.isfinite(step) or step < 0:
-        raise ValueError(f"step must be a finite number >= 0, got {step!r}")
-    return step
-
-
-def check_bool(name: str, value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise ValueError(f"{name} must be True or False, got {value!r}")
-    return value
-
-
-def _progress(step: float, decay_steps: int, staircase: bool) -> float:
-    """``step / decay_steps``, floored with ``staircase``: the exponent of the decay families."""
-    p = step / decay_steps
-    return math.floor(p) if staircase else p
-
-
-def check_choice(name: str, value: Any, choices: Sequence[str]) -> str:
-    if value not in choices:
-        raise ValueError(f"{name} must be one of {list(choices)}, got {value!r}")
-    return value
-
 
 # --------------------------------------------------------------------------- base
 @dataclass(frozen=True)
-class Schedule:
+class Schedule(Configurable):
     """Base class: ``schedule(step) -> factor``.
 
-    Subclasses implement :meth:`value` (the factor at a validated step) and
-    :meth:`bounds`. ``monotone`` is ``"decreasing"``, ``"increasing"`` or
-    ``None`` and is checked by the property tests.
+    Subclasses implement :meth:`value` (the factor at a validated step),
+    :meth:`bounds` and ``_check`` (parameter validation). ``monotone`` is
+    ``"decreasing"``, ``"increasing"`` or ``None`` and is checked by the
+    property tests.
     """
 
     monotone: ClassVar[str | None] = None
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        _REGISTRY[cls.__name__] = cls
 
     def __call__(self, step: int | float) -> float:
         return self.value(check_step(step))
@@ -122,39 +58,11 @@ class Schedule:
         """``(lo, hi)`` such that ``lo <= self(step) <= hi`` for every step."""
         raise NotImplementedError  # pragma: no cover - abstract
 
-    def to_config(self) -> dict[str, Any]:
-        """A JSON-able dict (nested schedules become nested dicts); :func:`from_config` inverts it."""
-        config: dict[str, Any] = {"name": type(self).__name__}
-        for f in dataclasses.fields(self):
-            config[f.name] = _encode(getattr(self, f.name))
-        return config
 
-
-def _encode(v: Any) -> Any:
-    if isinstance(v, Schedule):
-        return v.to_config()
-    if isinstance(v, tuple):
-        return [_encode(x) for x in v]
-    return v
-
-
-def _decode(v: Any) -> Any:
-    if isinstance(v, dict) and "name" in v:
-        return from_config(v)
-    if isinstance(v, list):
-        return tuple(_decode(x) for x in v)
-    return v
-
-
-def from_config(config: dict[str, Any]) -> Schedule:
-    """Rebuild a schedule from :meth:`Schedule.to_config` output."""
-    if not isinstance(config, dict) or "name" not in config:
-        raise ValueError(f"config must be a dict with a 'name' key, got {config!r}")
-    name = config["name"]
-    if name not in _REGISTRY:
-        raise ValueError(f"config['name'] must be one of {sorted(_REGISTRY)}, got {name!r}")
-    kwargs = {k: _decode(v) for k, v in config.items() if k != "name"}
-    return _REGISTRY[name](**kwargs)
+def _progress(step: float, decay_steps: int, staircase: bool) -> float:
+    """``step / decay_steps``, floored with ``staircase``: the exponent of the decay families."""
+    p = step / decay_steps
+    return math.floor(p) if staircase else p
 
 
 # --------------------------------------------------------------------------- families
@@ -167,7 +75,7 @@ class Constant(Schedule):
 
     factor: float = 1.0
 
-    def __post_init__(self) -> None:
+    def _check(self) -> None:
         check_real("factor", self.factor, 0.0, None)
 
     def value(self, step: float) -> float:
@@ -190,7 +98,7 @@ class StepDecay(Schedule):
     gamma: float = 0.1
     monotone: ClassVar[str | None] = "decreasing"
 
-    def __post_init__(self) -> None:
+    def _check(self) -> None:
         check_int("step_size", self.step_size, 1)
         check_real("gamma", self.gamma, 0.0, 1.0, lo_open=True)
 
@@ -215,7 +123,7 @@ class MultiStep(Schedule):
     gamma: float = 0.1
     monotone: ClassVar[str | None] = "decreasing"
 
-    def __post_init__(self) -> None:
+    def _check(self) -> None:
         if isinstance(self.milestones, (str, bytes)) or not isinstance(self.milestones, Sequence):
             raise ValueError(f"milestones must be a sequence of integers, got {self.milestones!r}")
         object.__setattr__(self, "milestones", tuple(self.milestones))
@@ -251,7 +159,7 @@ class Exponential(Schedule):
     staircase: bool = False
     monotone: ClassVar[str | None] = "decreasing"
 
-    def __post_init__(self) -> None:
+    def _check(self) -> None:
         check_real("decay_rate", self.decay_rate, 0.0, 1.0, lo_open=True)
         check_int("decay_steps", self.decay_steps, 1)
         check_bool("staircase", self.staircase)
@@ -280,26 +188,26 @@ class Exponential(Schedule):
 class Cosine(Schedule):
     r"""Cosine annealing from 1 to a floor over ``total_steps``, then flat.
 
-    .. math:: f(t) = m + (1 - m)\,\frac{1 + \cos(\pi \min(t, T) / T)}{2}
+    .. math:: f(t) = e + (1 - e)\,\frac{1 + \cos(\pi \min(t, T) / T)}{2}
 
-    PyTorch: ``CosineAnnealingLR(opt, T_max=T, eta_min=m * base_lr)`` for
+    PyTorch: ``CosineAnnealingLR(opt, T_max=T, eta_min=e * base_lr)`` for
     ``t <= T`` (PyTorch keeps oscillating past ``T``; lrlib clips).
     """
 
     total_steps: int
-    min_factor: float = 0.0
+    end: float = 0.0
     monotone: ClassVar[str | None] = "decreasing"
 
-    def __post_init__(self) -> None:
+    def _check(self) -> None:
         check_int("total_steps", self.total_steps, 1)
-        check_real("min_factor", self.min_factor, 0.0, 1.0)
+        check_real("end", self.end, 0.0, 1.0)
 
     def value(self, step: float) -> float:
         t = min(step, self.total_steps)
-        return self.min_factor + (1.0 - self.min_factor) * 0.5 * (1.0 + math.cos(math.pi * t / self.total_steps))
+        return self.end + (1.0 - self.end) * 0.5 * (1.0 + math.cos(math.pi * t / self.total_steps))
 
     def bounds(self) -> tuple[float, float]:
-        return (self.min_factor, 1.0)
+        return (self.end, 1.0)
 
 
 _CYCLIC_MODES = ("triangular", "triangular2", "exp_range")
@@ -331,7 +239,7 @@ class Cyclic(Schedule):
     gamma: float = 1.0
     peak: float = 1.0
 
-    def __post_init__(self) -> None:
+    def _check(self) -> None:
         check_real("start", self.start, 0.0, None)
         check_int("step_size_up", self.step_size_up, 1)
         if self.step_size_down is not None:
@@ -369,7 +277,7 @@ class Cyclic(Schedule):
         """The momentum cycle that mirrors this LR cycle: ``max_momentum`` when the LR is
         lowest, ``base_momentum`` at the LR peak (absolute values, not factors)."""
         check_real("base_momentum", base_momentum, 0.0, 1.0)
-        check_real("max_momentum", max_momentum, 0.0, 1.0)
+        check_real("max_momentum", max_momentum, 0.0, 1.0, hi_open=True)
         if base_momentum > max_momentum:
             raise ValueError(f"base_momentum must be <= max_momentum, got {base_momentum!r} > {max_momentum!r}")
         return dataclasses.replace(self, start=max_momentum, peak=base_momentum)
@@ -390,7 +298,7 @@ class Linear(Schedule):
     end: float
     total_steps: int
 
-    def __post_init__(self) -> None:
+    def _check(self) -> None:
         check_real("start", self.start, 0.0, None)
         check_real("end", self.end, 0.0, None)
         check_int("total_steps", self.total_steps, 1)
@@ -423,7 +331,7 @@ class Polynomial(Schedule):
     power: float = 1.0
     cycle: bool = False
 
-    def __post_init__(self) -> None:
+    def _check(self) -> None:
         check_int("total_steps", self.total_steps, 1)
         check_real("end", self.end, 0.0, 1.0)
         check_real("power", self.power, 0.0, None, lo_open=True)
@@ -457,7 +365,7 @@ class InverseTime(Schedule):
     staircase: bool = False
     monotone: ClassVar[str | None] = "decreasing"
 
-    def __post_init__(self) -> None:
+    def _check(self) -> None:
         check_real("decay_rate", self.decay_rate, 0.0, None)
         check_int("decay_steps", self.decay_steps, 1)
         check_bool("staircase", self.staircase)
@@ -484,7 +392,7 @@ class InverseSqrt(Schedule):
     warmup_steps: int = 0
     timescale: int | None = None
 
-    def __post_init__(self) -> None:
+    def _check(self) -> None:
         check_int("warmup_steps", self.warmup_steps, 0)
         if self.timescale is not None:
             check_int("timescale", self.timescale, 1)
@@ -503,11 +411,11 @@ class InverseSqrt(Schedule):
         return (0.0, 1.0)
 
 
-_ANNEAL = ("cos", "linear")
+_ANNEAL = ("cosine", "linear")
 
 
 def _anneal(kind: str, start: float, end: float, pct: float) -> float:
-    if kind == "cos":
+    if kind == "cosine":
         return end + (start - end) / 2.0 * (math.cos(math.pi * pct) + 1)
     return (end - start) * pct + start
 
@@ -520,28 +428,29 @@ class OneCycle(Schedule):
     :math:`1/(\text{div\_factor}\cdot\text{final\_div\_factor})`. Two phases: start
     to peak over the first ``pct_start`` of ``total_steps``, then peak to end. Three
     phases: start to peak, peak back to start (same length), then start to end.
-    Each phase anneals with a half cosine (``anneal="cos"``) or a straight line:
+    Each phase anneals with a half cosine (``shape="cosine"``) or a straight line (``"linear"``):
 
     .. math:: \text{cos}(a, b, p) = b + \tfrac{a-b}{2}(1 + \cos \pi p), \qquad
               \text{linear}(a, b, p) = a + (b - a)p
 
     Identical to PyTorch's ``OneCycleLR(max_lr=base_lr, total_steps, pct_start,
-    anneal_strategy, div_factor, final_div_factor, three_phase)``, except that steps
+    anneal_strategy, div_factor, final_div_factor, three_phase)`` (``shape`` is its
+    ``anneal_strategy``: ``"cos"`` there, ``"cosine"`` here), except that steps
     past ``total_steps - 1`` stay at the end value instead of raising.
     :meth:`momentum` gives the matching momentum (or Adam beta1) cycle.
     """
 
     total_steps: int
     pct_start: float = 0.3
-    anneal: str = "cos"
+    shape: str = "cosine"
     div_factor: float = 25.0
     final_div_factor: float = 1e4
     three_phase: bool = False
 
-    def __post_init__(self) -> None:
+    def _check(self) -> None:
         check_int("total_steps", self.total_steps, 2)
         check_real("pct_start", self.pct_start, 0.0, 0.5 if self.three_phase else 1.0, lo_open=True, hi_open=True)
-        check_choice("anneal", self.anneal, _ANNEAL)
+        check_choice("shape", self.shape, _ANNEAL)
         check_real("div_factor", self.div_factor, 1.0, None)
         check_real("final_div_factor", self.final_div_factor, 1.0, None)
         check_bool("three_phase", self.three_phase)
@@ -570,7 +479,7 @@ class OneCycle(Schedule):
         ends = self._ends
         for i, (end_step, (a, b)) in enumerate(zip(ends, values)):
             if step <= end_step or i == len(ends) - 1:
-                return _anneal(self.anneal, a, b, (step - start_step) / (end_step - start_step))
+                return _anneal(self.shape, a, b, (step - start_step) / (end_step - start_step))
             start_step = end_step
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -598,11 +507,11 @@ class OneCycleMomentum(Schedule):
     base_momentum: float = 0.85
     max_momentum: float = 0.95
 
-    def __post_init__(self) -> None:
+    def _check(self) -> None:
         if not isinstance(self.cycle, OneCycle):
             raise ValueError(f"cycle must be a OneCycle, got {self.cycle!r}")
         check_real("base_momentum", self.base_momentum, 0.0, 1.0)
-        check_real("max_momentum", self.max_momentum, 0.0, 1.0)
+        check_real("max_momentum", self.max_momentum, 0.0, 1.0, hi_open=True)
         if self.base_momentum > self.max_momentum:
             raise ValueError(f"base_momentum must be <= max_momentum, got {self.base_momentum!r} > {self.max_momentum!r}")
 
@@ -619,46 +528,47 @@ class OneCycleMomentum(Schedule):
 class CosineRestarts(Schedule):
     r"""Cosine annealing with warm restarts (SGDR, Loshchilov & Hutter).
 
-    Cycle :math:`i` lasts :math:`T_i = T_0 m^i` steps; inside it, with
-    :math:`t_i` steps done and peak :math:`d^i` (``decay`` per cycle):
+    Cycle :math:`i` lasts :math:`T_i = T_0 m^i` steps (``cycle_steps`` :math:`T_0`,
+    ``cycle_mult`` :math:`m`); inside it, with :math:`t_i` steps done and peak
+    :math:`d^i` (``cycle_decay`` :math:`d`), it anneals to ``end`` :math:`e`:
 
-    .. math:: f(t) = \eta + (d^{i} - \eta)\,\frac{1 + \cos(\pi t_i / T_i)}{2}
+    .. math:: f(t) = e + (d^{i} - e)\,\frac{1 + \cos(\pi t_i / T_i)}{2}
 
-    PyTorch: ``CosineAnnealingWarmRestarts(T_0, T_mult, eta_min=eta * base_lr)``
-    (``decay=1``); timm's ``CosineLRScheduler(cycle_mul, cycle_decay)`` adds the decay.
+    PyTorch: ``CosineAnnealingWarmRestarts(T_0, T_mult, eta_min=e * base_lr)``
+    (``cycle_decay=1``); timm's ``CosineLRScheduler(cycle_mul, cycle_decay)`` adds the decay.
     """
 
-    T_0: int
-    T_mult: int = 1
-    decay: float = 1.0
-    min_factor: float = 0.0
+    cycle_steps: int
+    cycle_mult: int = 1
+    cycle_decay: float = 1.0
+    end: float = 0.0
 
-    def __post_init__(self) -> None:
-        check_int("T_0", self.T_0, 1)
-        check_int("T_mult", self.T_mult, 1)
-        check_real("decay", self.decay, 0.0, 1.0, lo_open=True)
-        check_real("min_factor", self.min_factor, 0.0, 1.0)
+    def _check(self) -> None:
+        check_int("cycle_steps", self.cycle_steps, 1)
+        check_int("cycle_mult", self.cycle_mult, 1)
+        check_real("cycle_decay", self.cycle_decay, 0.0, 1.0, lo_open=True)
+        check_real("end", self.end, 0.0, 1.0)
 
     def cycle(self, step: float) -> tuple[int, float, float]:
         """``(i, t_i, T_i)``: the cycle index, steps into it, and its length."""
-        if self.T_mult == 1:
-            i = int(step // self.T_0)
-            return i, step - i * self.T_0, float(self.T_0)
-        m = self.T_mult
-        i = int(math.log(step / self.T_0 * (m - 1) + 1, m))
-        start = self.T_0 * (m ** i - 1) / (m - 1)
+        if self.cycle_mult == 1:
+            i = int(step // self.cycle_steps)
+            return i, step - i * self.cycle_steps, float(self.cycle_steps)
+        m = self.cycle_mult
+        i = int(math.log(step / self.cycle_steps * (m - 1) + 1, m))
+        start = self.cycle_steps * (m ** i - 1) / (m - 1)
         if step < start:  # guard against log rounding just below a power of m
             i -= 1
-            start = self.T_0 * (m ** i - 1) / (m - 1)
-        elif step >= start + self.T_0 * m ** i:
+            start = self.cycle_steps * (m ** i - 1) / (m - 1)
+        elif step >= start + self.cycle_steps * m ** i:
             i += 1
-            start = self.T_0 * (m ** i - 1) / (m - 1)
-        return i, step - start, float(self.T_0 * m ** i)
+            start = self.cycle_steps * (m ** i - 1) / (m - 1)
+        return i, step - start, float(self.cycle_steps * m ** i)
 
     def value(self, step: float) -> float:
         i, t_i, T_i = self.cycle(step)
-        peak = self.decay ** i
-        return self.min_factor + (peak - self.min_factor) * (1 + math.cos(math.pi * t_i / T_i)) / 2
+        peak = self.cycle_decay ** i
+        return self.end + (peak - self.end) * (1 + math.cos(math.pi * t_i / T_i)) / 2
 
     def bounds(self) -> tuple[float, float]:
-        return (self.min_factor if self.decay == 1.0 else 0.0, 1.0)
+        return (self.end if self.cycle_decay == 1.0 else 0.0, 1.0)

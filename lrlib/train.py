@@ -21,7 +21,8 @@ import torch.nn.functional as F
 from .data import Split, load_dataset
 from .models import make_model
 from .plateau import Plateau
-from .schedules import Constant, Schedule, check_choice, check_int, check_real
+from ._checks import check_choice, check_int, check_real
+from .schedules import Constant, Schedule
 from .scheduler import PlateauLR, ScheduledLR
 
 __all__ = ["Budget", "BUDGETS", "get_budget", "pick_device", "History", "train", "run_grid",

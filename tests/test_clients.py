@@ -142,7 +142,7 @@ class _LitPlateau(_LitModel):
 
     def configure_optimizers(self):
         opt = torch.optim.SGD(self.parameters(), lr=BASE_LR, momentum=0.9)
-        sched = lrlib.PlateauLR(opt, lrlib.Plateau(patience=0, factor=0.5))
+        sched = lrlib.PlateauLR(opt, lrlib.Plateau(patience=0, gamma=0.5))
         return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "monitor": "plateau_metric"}}
 
 

@@ -115,7 +115,7 @@ def test_divergence_is_recorded_not_raised():
 
 def test_plateau_and_momentum_schedules_in_training():
     b = train.get_budget("smoke")
-    res = train.run_grid({"plateau": lrlib.Plateau(patience=0, factor=0.5, threshold=10.0),
+    res = train.run_grid({"plateau": lrlib.Plateau(patience=0, gamma=0.5, threshold=10.0),
                           "cyclic": {"schedule": lrlib.Cyclic(0.1, 4),
                                      "momentum_schedule": lrlib.Cyclic(0.1, 4).momentum()}},
                          budget=b, seeds=[0], lr=0.05, progress=False)

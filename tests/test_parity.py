@@ -47,7 +47,7 @@ def test_exponential_lr(gamma):
 def test_cosine_annealing_lr(t_max, min_factor):
     # within T_max the two agree; past it PyTorch oscillates and lrlib clips (tested below)
     steps = min(STEPS, t_max + 1)
-    compare(lambda o: tls.CosineAnnealingLR(o, t_max, eta_min=0.1 * min_factor), lrlib.Cosine(t_max, min_factor),
+    compare(lambda o: tls.CosineAnnealingLR(o, t_max, eta_min=0.1 * min_factor), lrlib.Cosine(t_max, end=min_factor),
             steps=steps, groups=1, rel=1e-7)
 
 
@@ -110,7 +110,7 @@ def test_reduce_on_plateau(seq_name, cfg, min_scale):
     seq = _metric_sequences()[seq_name]
     o1, o2 = make_optimizer(groups=2), make_optimizer(groups=2)
     base = [g["lr"] for g in o2.param_groups]
-    ours = lrlib.PlateauLR(o1, lrlib.Plateau(**cfg, min_scale=min_scale, eps=0.0))
+    ours = lrlib.PlateauLR(o1, lrlib.Plateau(**{k: v for k, v in cfg.items() if k != "factor"}, gamma=cfg["factor"], min_factor=min_scale, eps=0.0))
     theirs = tls.ReduceLROnPlateau(o2, **cfg, min_lr=[b * min_scale for b in base], eps=0.0)
     for t, m in enumerate(seq):
         ours.step(m)

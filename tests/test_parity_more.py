@@ -39,7 +39,7 @@ def test_polynomial_lr(total, power):
 @pytest.mark.parametrize("total,pct", [(1200, 0.3), (1000, 0.25), (1500, 0.1)])
 def test_one_cycle_lr_and_momentum(anneal, three_phase, total, pct):
     steps = min(STEPS, total)
-    cyc = lrlib.OneCycle(total, pct_start=pct, anneal=anneal, three_phase=three_phase)
+    cyc = lrlib.OneCycle(total, pct_start=pct, shape={"cos": "cosine"}.get(anneal, anneal), three_phase=three_phase)
     mom = cyc.momentum(0.85, 0.95)
     for kind, key in [("sgd", "momentum"), ("adam", "betas")]:
         o1, o2 = make_optimizer(kind, groups=2), make_optimizer(kind, groups=2)
@@ -69,7 +69,7 @@ def test_one_cycle_clips_where_torch_raises():
 @pytest.mark.parametrize("T_0,T_mult,eta", [(10, 1, 0.0), (7, 2, 0.1), (50, 3, 0.0), (100, 1, 0.5)])
 def test_cosine_warm_restarts(T_0, T_mult, eta):
     compare(lambda o: tls.CosineAnnealingWarmRestarts(o, T_0=T_0, T_mult=T_mult, eta_min=0.1 * eta),
-            lrlib.CosineRestarts(T_0, T_mult, min_factor=eta), groups=1, rel=1e-9)
+            lrlib.CosineRestarts(T_0, T_mult, end=eta), groups=1, rel=1e-9)
 
 
 @pytest.mark.parametrize("warm,total", [(5, 1200), (100, 1000), (300, 900)])
@@ -151,7 +151,7 @@ def test_hf_wsd_schedule_linear_and_cosine():
     from transformers.optimization import get_wsd_schedule
 
     for shape, hf_type in [("linear", "linear"), ("cosine", "cosine"), ("1-sqrt", "1-sqrt")]:
-        ours = _ours(lrlib.WSD(1000, warmup_steps=100, decay_steps=300, shape=shape), 1000)
+        ours = _ours(lrlib.WSD(1000, warmup_steps=100, cooldown_steps=300, shape=shape), 1000)
         theirs = _hf(get_wsd_schedule, 1000, num_warmup_steps=100, num_decay_steps=300, num_training_steps=1000,
                      decay_type=hf_type, min_lr_ratio=0.0)
         assert_traces_equal(ours, theirs, rel=1e-9, abs_=1e-12)
@@ -183,7 +183,7 @@ def test_timm_cosine_with_cycles(t):
     t_i = mul ** i * t_initial
     t_curr = t - (1 - mul ** i) / (1 - mul) * t_initial
     want = lr_min + 0.5 * (decay ** i - lr_min) * (1 + math.cos(math.pi * t_curr / t_i))
-    assert lrlib.CosineRestarts(100, 2, decay=0.5, min_factor=0.01)(t) == pytest.approx(want)
+    assert lrlib.CosineRestarts(100, 2, cycle_decay=0.5, end=0.01)(t) == pytest.approx(want)
 
 
 @pytest.mark.parametrize("t", [0, 5, 10, 11, 50, 99, 100, 150])

@@ -71,7 +71,7 @@ def test_load_rejects_a_different_schedule():
 
 def test_plateau_resume_is_exact():
     metrics = [1.0, 0.9, 0.9, 0.9, 0.8, 0.8, 0.8, 0.8, float("nan"), 0.7, 0.7, 0.7, 0.7, 0.7]
-    p = lrlib.Plateau(patience=1, factor=0.5, cooldown=1)
+    p = lrlib.Plateau(patience=1, gamma=0.5, cooldown=1)
     o1 = make_optimizer(groups=2)
     ref = lrlib.PlateauLR(o1, p)
     want = []

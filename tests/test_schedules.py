@@ -17,7 +17,7 @@ EXAMPLES = [
     lrlib.Exponential(0.9),
     lrlib.Exponential(0.96, decay_steps=100, staircase=True),
     lrlib.Cosine(100),
-    lrlib.Cosine(100, min_factor=0.2),
+    lrlib.Cosine(100, end=0.2),
     lrlib.Cyclic(0.1, 10),
     lrlib.Cyclic(0.1, 10, step_size_down=30, mode="triangular2"),
     lrlib.Cyclic(0.2, 5, mode="exp_range", gamma=0.99),
@@ -26,15 +26,15 @@ EXAMPLES = [
     lrlib.Polynomial(100, end=0.01, power=2.0, cycle=True),
     lrlib.InverseTime(0.5, 10, staircase=True),
     lrlib.InverseSqrt(100, timescale=400),
-    lrlib.OneCycle(1000, pct_start=0.25, anneal="linear", three_phase=True),
+    lrlib.OneCycle(1000, pct_start=0.25, shape="linear", three_phase=True),
     lrlib.OneCycle(1000).momentum(0.8, 0.9),
-    lrlib.CosineRestarts(10, 2, decay=0.5, min_factor=0.01),
+    lrlib.CosineRestarts(10, 2, cycle_decay=0.5, end=0.01),
     lrlib.Join([lrlib.Linear(0.1, 1.0, 10), lrlib.Cosine(90)], [10]),
-    lrlib.Warmup(lrlib.Exponential(0.99), 20, mode="exponential", start=0.01),
+    lrlib.Warmup(lrlib.Exponential(0.99), 20, shape="exponential", start=0.01),
     lrlib.PiecewiseLinear([0, 10, 50], [0.1, 1.0, 0.0]),
     lrlib.Cooldown(30, "cosine", 0.8, 0.1),
-    lrlib.WSD(1000, 50, 200, "1-sqrt"),
-    lrlib.anytime_cooldown(lrlib.WSD(1000, 50, 200), 500, 100),
+    lrlib.WSD(1000, 200, 50, "1-sqrt"),
+    lrlib.anytime_cooldown(lrlib.WSD(1000, 200, 50), 500, 100),
 ]
 
 
@@ -108,8 +108,8 @@ BAD = [
     (lambda: lrlib.Exponential(0.9, decay_steps=0), "decay_steps"),
     (lambda: lrlib.Exponential(0.9, staircase="yes"), "staircase"),
     (lambda: lrlib.Cosine(0), "total_steps"),
-    (lambda: lrlib.Cosine(10, min_factor=-0.1), "min_factor"),
-    (lambda: lrlib.Cosine(10, min_factor=1.5), "min_factor"),
+    (lambda: lrlib.Cosine(10, end=-0.1), "end"),
+    (lambda: lrlib.Cosine(10, end=1.5), "end"),
     (lambda: lrlib.Cyclic(-0.1), "start"),
     (lambda: lrlib.Cyclic(0.1, 0), "step_size_up"),
     (lambda: lrlib.Cyclic(0.1, 10, step_size_down=0), "step_size_down"),
@@ -119,12 +119,12 @@ BAD = [
     (lambda: lrlib.Constant(-1.0), "factor"),
     (lambda: lrlib.Constant(float("inf")), "factor"),
     (lambda: lrlib.Plateau(mode="median"), "mode"),
-    (lambda: lrlib.Plateau(factor=1.0), "factor"),
+    (lambda: lrlib.Plateau(gamma=1.0), "gamma"),
     (lambda: lrlib.Plateau(patience=-1), "patience"),
     (lambda: lrlib.Plateau(threshold=-0.1), "threshold"),
     (lambda: lrlib.Plateau(threshold_mode="pct"), "threshold_mode"),
     (lambda: lrlib.Plateau(cooldown=1.5), "cooldown"),
-    (lambda: lrlib.Plateau(min_scale=2.0), "min_scale"),
+    (lambda: lrlib.Plateau(min_factor=2.0), "min_factor"),
     (lambda: lrlib.Plateau(nan_policy="zero"), "nan_policy"),
     (lambda: lrlib.Cosine(10)(-1), "step"),
     (lambda: lrlib.Cosine(10)(float("nan")), "step"),
@@ -150,19 +150,19 @@ def test_adapter_rejects_non_schedules(opt):
 
 
 def test_plateau_nan_policies():
-    p = lrlib.Plateau(patience=0, factor=0.5)
+    p = lrlib.Plateau(patience=0, gamma=0.5)
     s = p.update(lrlib.PlateauState(), 1.0)
     assert p.update(s, float("nan")).scale == 0.5  # "bad": counts as no improvement (PyTorch's behaviour)
-    ignore = lrlib.Plateau(patience=0, factor=0.5, nan_policy="ignore")
+    ignore = lrlib.Plateau(patience=0, gamma=0.5, nan_policy="ignore")
     assert ignore.update(s, float("nan")) == s
-    with pytest.raises(ValueError, match="NaN"):
+    with pytest.raises(ValueError, match="not finite"):
         lrlib.Plateau(nan_policy="raise").update(s, float("nan"))
     with pytest.raises(ValueError, match="metric"):
         p.update(s, "low")
 
 
 def test_plateau_eps_stops_tiny_cuts():
-    p = lrlib.Plateau(patience=0, factor=0.5, eps=0.3)
+    p = lrlib.Plateau(patience=0, gamma=0.5, eps=0.3)
     s = lrlib.PlateauState()
     scales = []
     for m in [1.0, 1.0, 1.0, 1.0]:
