@@ -9,6 +9,7 @@ import torch
 
 os.environ.setdefault("LRLIB_BUDGET", "smoke")
 os.environ.setdefault("LRLIB_PROGRESS", "0")
+os.environ.setdefault("KERAS_BACKEND", "torch")  # keras 3 on torch: no tensorflow here
 
 
 def make_optimizer(kind: str = "sgd", lr: float = 0.1, groups: int = 1, tensor_lr: bool = False) -> torch.optim.Optimizer:
