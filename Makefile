@@ -27,10 +27,11 @@ book: venv
 	LRLIB_PROGRESS=0 $(BIN)/jupyter-book build . -W --keep-going
 	@echo "open _build/html/index.html"
 
-# Unit, parity, property and resume tests; every notebook through nbmake at the smoke budget;
+# Unit, parity, property and resume tests; the docstring examples in lrlib (--doctest-modules); every notebook through nbmake at the smoke budget;
 # and the whole book built at the smoke budget with warnings as errors (in a temporary folder).
 test: venv
-	LRLIB_BUDGET=smoke LRLIB_PROGRESS=0 $(BIN)/python -m pytest -n 2 --dist loadfile --nbmake tests book
+	LRLIB_BUDGET=smoke LRLIB_PROGRESS=0 KERAS_BACKEND=torch $(BIN)/python -m pytest -n 2 --dist loadfile \
+		--nbmake --doctest-modules lrlib tests book
 
 test-fast: venv
 	$(BIN)/python -m pytest -n 2 tests -k "not book_builds"

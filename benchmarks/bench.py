@@ -19,18 +19,22 @@ from torch.optim import lr_scheduler as tls
 import lrlib
 
 
-def _opt(kind: str = "sgd") -> torch.optim.Optimizer:
-    p = [torch.nn.Parameter(torch.zeros(8))]
-    return torch.optim.SGD(p, lr=0.1, momentum=0.9) if kind == "sgd" else torch.optim.Adam(p, lr=0.1)
+def _opt(kind: str = "sgd", groups: int = 1) -> torch.optim.Optimizer:
+    params = [{"params": [torch.nn.Parameter(torch.zeros(8))]} for _ in range(groups)]
+    return torch.optim.SGD(params, lr=0.1, momentum=0.9) if kind == "sgd" else torch.optim.Adam(params, lr=0.1)
 
 
-def _time_sched(make, steps: int) -> float:
-    opt = _opt()
+def _time_sched(make, steps: int, groups: int = 1, metric: bool = False) -> float:
+    opt = _opt(groups=groups)
     sched = make(opt)
     opt.step()  # the usual order: optimizer first (PyTorch warns otherwise); timing covers sched.step() only
     start = time.perf_counter()
-    for _ in range(steps):
-        sched.step()
+    if metric:
+        for i in range(steps):
+            sched.step(1.0 / (1 + i % 7))
+    else:
+        for _ in range(steps):
+            sched.step()
     return (time.perf_counter() - start) / steps * 1e6
 
 
@@ -55,6 +59,11 @@ PAIRS = {
         lambda o: lrlib.ScheduledLR(o, lrlib.Join([lrlib.Linear(0.01, 1, 100), lrlib.Cosine(10**6)], [100])),
         lambda o: tls.SequentialLR(o, [tls.LinearLR(o, 0.01, 1.0, 100), tls.CosineAnnealingLR(o, 10**6)], [100])),
 }
+# metric-driven: step(metric) every call
+METRIC_PAIRS = {
+    "ReduceLROnPlateau": (lambda o: lrlib.PlateauLR(o, lrlib.Plateau(gamma=0.5, patience=2)),
+                          lambda o: tls.ReduceLROnPlateau(o, factor=0.5, patience=2)),
+}
 
 
 def main() -> None:
@@ -63,14 +72,20 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=7)
     args = ap.parse_args()
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {args.steps} steps x {args.rounds} rounds")
-    print(f"{'scheduler':32s} {'lrlib us/step':>14s} {'torch us/step':>14s} {'ratio':>7s}")
-    for name, (ours, theirs) in PAIRS.items():
-        a, b = [], []
-        for _ in range(args.rounds):
-            a.append(_time_sched(ours, args.steps))
-            b.append(_time_sched(theirs, args.steps))
-        ma, mb = statistics.median(a), statistics.median(b)
-        print(f"{name:32s} {ma:14.2f} {mb:14.2f} {ma / mb:7.2f}")
+    print(f"{'scheduler':32s} {'groups':>6s} {'lrlib us/step':>14s} {'torch us/step':>14s} {'ratio':>7s}")
+    worst = 0.0
+    for groups in (1, 100):
+        steps = args.steps if groups == 1 else max(1, args.steps // 10)
+        for metric, pairs in ((False, PAIRS), (True, METRIC_PAIRS)):
+            for name, (ours, theirs) in pairs.items():
+                a, b = [], []
+                for _ in range(args.rounds):
+                    a.append(_time_sched(ours, steps, groups, metric))
+                    b.append(_time_sched(theirs, steps, groups, metric))
+                ma, mb = statistics.median(a), statistics.median(b)
+                worst = max(worst, ma / mb)
+                print(f"{name:32s} {groups:6d} {ma:14.2f} {mb:14.2f} {ma / mb:7.2f}")
+    print(f"worst ratio lrlib / torch: {worst:.2f}")
     s = lrlib.Warmup(lrlib.Cosine(10**6), 100)
     start = time.perf_counter()
     for t in range(args.steps * 10):

@@ -9,19 +9,20 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 from ._checks import Configurable, check_choice, check_int, check_real
 
 __all__ = ["Plateau", "PlateauState"]
 
 
-@dataclass(frozen=True)
-class PlateauState:
+class PlateauState(NamedTuple):
     """Everything reduce-on-plateau remembers between evaluations.
 
     ``scale`` is the factor applied to every base LR (1.0 until the first cut);
     ``best`` the best metric so far; ``num_bad`` evaluations since the last
     improvement; ``cooldown`` evaluations left in which bad ones are not counted;
-    ``evaluations`` the number of metrics seen.
+    ``evaluations`` the number of metrics seen. A named tuple: immutable, cheap
+    to build once per evaluation.
     """
 
     scale: float = 1.0
@@ -100,7 +101,7 @@ class Plateau(Configurable):
 
     def update(self, state: PlateauState, metric: float) -> PlateauState:
         """The state after observing ``metric`` (a real number, numpy scalar or 0-d tensor)."""
-        a = _metric(metric)
+        a = metric if type(metric) is float else _metric(metric)
         if not math.isfinite(a):
             if self.nan_policy == "raise":
                 raise ValueError(f"metric is not finite ({a!r}) and nan_policy='raise'")
@@ -123,12 +124,13 @@ class Plateau(Configurable):
             if scale - new_scale > self.eps:
                 scale = new_scale
             cooldown, num_bad = self.cooldown, 0
-        return PlateauState(scale, best, num_bad, cooldown, state.evaluations + 1)
+        # tuple.__new__ skips NamedTuple's argument parsing: this runs once per evaluation
+        return tuple.__new__(PlateauState, (scale, best, num_bad, cooldown, state.evaluations + 1))
 
 
 def _metric(metric: object) -> float:
     """A metric as a float; strings, bools and non-scalars are refused."""
-    if isinstance(metric, (str, bytes, bool)) or type(metric).__name__ == "bool_":
+    if isinstance(metric, (str, bytes, bool)) or "bool" in str(getattr(metric, "dtype", "")):
         raise ValueError(f"metric must be a real number, got {metric!r}")
     if hasattr(metric, "numel") and metric.numel() != 1:  # type: ignore[union-attr]
         raise ValueError(f"metric must be a single number, got a tensor of shape {tuple(metric.shape)}")  # type: ignore[attr-defined]

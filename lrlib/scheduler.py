@@ -266,13 +266,20 @@ class PlateauLR(ReduceLROnPlateau):
     def _multiplier(self) -> float:
         return (1.0 if self.warmup is None else self.warmup(self.updates)) * self.state.scale
 
-    def _apply(self) -> None:
+    def _apply(self, force: bool = True) -> None:
+        """Write ``base * multiplier`` into every group (only if the multiplier changed, unless ``force``)."""
+        m = self._multiplier()
+        if not force and m == self._applied:  # nothing changed since the last write
+            return
         groups = self.optimizer.param_groups
         if len(groups) != len(self.base_lrs):
             self._follow_new_groups()
-        m = self._multiplier()
+        self._applied = m
         for group, base in zip(groups, self.base_lrs):
-            _set(group, "lr", base * m)
+            if type(group["lr"]) is float:  # the common case, kept cheap
+                group["lr"] = base * m
+            else:
+                _set(group, "lr", base * m)
 
     def _follow_new_groups(self) -> None:
         groups = self.optimizer.param_groups
@@ -286,13 +293,14 @@ class PlateauLR(ReduceLROnPlateau):
 
     def step(self, metric: float | torch.Tensor | None = None, epoch: None = None) -> None:  # type: ignore[override]
         """Advance the warmup (no metric) or evaluate ``metric``; then write the LRs."""
-        if len(self.optimizer.param_groups) != len(self.base_lrs):
+        new_groups = len(self.optimizer.param_groups) != len(self.base_lrs)
+        if new_groups:
             self._follow_new_groups()  # at the multiplier the new group was added under
         if metric is None:
             self.updates += 1
         else:
             self.state = self.plateau.update(self.state, metric)
-        self._apply()
+        self._apply(force=new_groups)
 
     @property
     def last_epoch(self) -> int:  # type: ignore[override]

@@ -4,6 +4,7 @@ the only dependency."""
 from __future__ import annotations
 
 import pathlib
+import re
 import shutil
 import subprocess
 import sys
@@ -13,7 +14,17 @@ import venv
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-CORE = ["__init__.py", "schedules.py", "compose.py", "plateau.py", "scheduler.py"]
+
+
+def _readme_core() -> list[str]:
+    """The core files exactly as the README names them (its "copy just its core" sentence)."""
+    text = (ROOT / "README.md").read_text()
+    sentence = re.search(r"copy `lrlib` \(or just its core: (.*?)\)", text, re.S)
+    assert sentence, "README must name the core files: 'copy `lrlib` (or just its core: ...)'"
+    return re.findall(r"`lrlib/(\w+\.py)`", sentence.group(1))
+
+
+CORE = _readme_core()
 
 # a script that refuses the harness's dependencies, then trains a little with lrlib
 USE = textwrap.dedent("""
@@ -82,6 +93,13 @@ def test_copying_lrlib_into_a_project(tmp_path, what):
                           f"{_torch_site()!r}]\n" + USE], capture_output=True, text=True, cwd=tmp_path)
     assert out.returncode == 0, out.stderr[-3000:]
     assert str(dest) in out.stdout
+
+
+def test_the_readme_names_every_module_the_core_imports():
+    assert CORE and "__init__.py" in CORE
+    for f in CORE:
+        for mod in re.findall(r"^from \.(\w+) import", (ROOT / "lrlib" / f).read_text(), re.M):
+            assert f"{mod}.py" in CORE, f"{f} imports lrlib/{mod}.py, which the README's core list omits"
 
 
 def test_core_files_import_nothing_but_torch_and_the_standard_library():
