@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass
 from typing import ClassVar, Sequence
 
-from ._checks import check_choice, check_int, check_real
+from ._checks import check_bool, check_choice, check_int, check_real
 from .schedules import Schedule
 
 __all__ = ["Join", "Warmup", "PiecewiseLinear", "Cooldown", "WSD", "anytime_cooldown"]
@@ -30,9 +30,19 @@ class Join(Schedule):
 
     .. math:: f(t) = g_k(t - b_{k}) \quad\text{for } b_{k} \le t < b_{k+1}, \; b_0 = 0
 
-    Boundaries are strictly increasing positive integers, one fewer than the
-    schedules. This is optax's ``join_schedules`` and PyTorch's ``SequentialLR``
-    with ``milestones=boundaries``, minus SequentialLR's double step at a milestone.
+    This is optax's ``join_schedules`` and PyTorch's ``SequentialLR`` with
+    ``milestones=boundaries``, minus SequentialLR's double step at a milestone.
+
+    Args:
+        schedules: the pieces, at least one lrlib schedule.
+        boundaries: strictly increasing integers ``>= 1``, one fewer than ``schedules``: the
+            steps at which the next piece starts.
+
+    Example:
+        >>> import lrlib
+        >>> s = lrlib.Join([lrlib.Constant(0.1), lrlib.Linear(1.0, 0.0, 10)], [5])
+        >>> s(4), s(5), s(10)
+        (0.1, 1.0, 0.5)
     """
 
     schedules: tuple[Schedule, ...]
@@ -54,7 +64,7 @@ class Join(Schedule):
         if any(b <= a for a, b in zip(self.boundaries, self.boundaries[1:])):
             raise ValueError(f"boundaries must be strictly increasing, got {self.boundaries!r}")
 
-    def value(self, step: float) -> float:
+    def value(self, step: int | float) -> float:
         k = bisect.bisect_right(self.boundaries, step)
         start = self.boundaries[k - 1] if k else 0
         return self.schedules[k](step - start)
@@ -66,19 +76,38 @@ class Join(Schedule):
 
 @dataclass(frozen=True)
 class Warmup(Schedule):
-    r"""Ramp up to ``main``'s first value over ``warmup_steps``, then run ``main`` from its step 0.
+    r"""Ramp up to ``main``'s first value over ``warmup_steps``, then run ``main``.
 
-    Linear: :math:`f(t) = g(0)\,(s + (1-s)\,t/w)`; exponential:
-    :math:`f(t) = g(0)\, s^{1 - t/w}` (needs ``start > 0``); then
-    :math:`f(t) = g(t - w)` for :math:`t \ge w`. ``start`` is the fraction of
-    ``main(0)`` at step 0. HF's ``get_*_schedule_with_warmup`` is the linear form
-    with ``start=0``.
+    .. math:: f(t) = \begin{cases} g(0)\,(s + (1-s)\,t/w) & t < w \text{ (linear)} \\
+              g(0)\, s^{1 - t/w} & t < w \text{ (exponential)} \\
+              g(t - w) \text{ or, with } \texttt{prefix=False},\; g(t) & t \ge w \end{cases}
+
+    HF's ``get_*_schedule_with_warmup`` and Keras' ``CosineDecay(warmup_target=...)`` are the
+    linear form; timm's ``warmup_t``, ``warmup_lr_init`` and ``warmup_prefix`` are ``warmup_steps``,
+    ``start`` and ``prefix``.
+
+    Args:
+        main: the schedule after the warmup.
+        warmup_steps: the ramp's length :math:`w \ge 1`.
+        shape: ``"linear"`` (default) or ``"exponential"``.
+        start: :math:`s`, the fraction of ``main(0)`` at step 0, in ``[0, 1]``
+            (``(0, 1]`` for the exponential ramp).
+        prefix: ``True`` (default): ``main`` starts after the warmup, at its own step 0.
+            ``False``: the ramp replaces ``main``'s first ``warmup_steps`` steps and ``main``
+            keeps counting from step 0 (timm's default ``warmup_prefix=False``).
+
+    Example:
+        >>> import lrlib
+        >>> s = lrlib.Warmup(lrlib.Cosine(100), 10)
+        >>> s(5), s(10)
+        (0.5, 1.0)
     """
 
     main: Schedule
     warmup_steps: int
     shape: str = "linear"
     start: float = 0.0
+    prefix: bool = True
 
     def _check(self) -> None:
         if not isinstance(self.main, Schedule):
@@ -86,10 +115,11 @@ class Warmup(Schedule):
         check_int("warmup_steps", self.warmup_steps, 1)
         check_choice("shape", self.shape, ("linear", "exponential"))
         check_real("start", self.start, 0.0, 1.0, lo_open=self.shape == "exponential")
+        check_bool("prefix", self.prefix)
 
-    def value(self, step: float) -> float:
+    def value(self, step: int | float) -> float:
         if step >= self.warmup_steps:
-            return self.main(step - self.warmup_steps)
+            return self.main(step - self.warmup_steps if self.prefix else step)
         p = step / self.warmup_steps
         ramp = self.start + (1 - self.start) * p if self.shape == "linear" else self.start ** (1 - p)
         return self.main(0) * ramp
@@ -105,8 +135,17 @@ class PiecewiseLinear(Schedule):
 
     .. math:: f(t) = y_k + (y_{k+1} - y_k)\,\frac{t - x_k}{x_{k+1} - x_k} \quad (x_k \le t < x_{k+1})
 
-    Covers triangles (``[0, T/2, T]``, ``[0, 1, 0]``), the CIFAR-10 speed-run
-    schedules and optax's ``piecewise_interpolate_schedule`` with linear pieces.
+    Covers triangles (``[0, T/2, T]``, ``[0, 1, 0]``), the CIFAR-10 speed-run schedules and
+    optax's ``piecewise_interpolate_schedule("linear", ...)`` (points at 0 and its boundaries).
+
+    Args:
+        xs: strictly increasing steps ``>= 0`` (reals allowed).
+        ys: the factors at those steps, ``>= 0``, as many as ``xs``.
+
+    Example:
+        >>> import lrlib
+        >>> lrlib.PiecewiseLinear([0, 10, 30], [0.0, 1.0, 0.0])(20)
+        0.5
     """
 
     xs: tuple[float, ...]
@@ -116,7 +155,8 @@ class PiecewiseLinear(Schedule):
         object.__setattr__(self, "xs", _as_tuple("xs", self.xs))
         object.__setattr__(self, "ys", _as_tuple("ys", self.ys))
         if len(self.xs) < 1 or len(self.xs) != len(self.ys):
-            raise ValueError(f"xs and ys must have the same length >= 1, got {len(self.xs)} and {len(self.ys)}")
+            raise ValueError(f"xs and ys must have the same length >= 1, "
+                             f"got {len(self.xs)} and {len(self.ys)}")
         for i, x in enumerate(self.xs):
             check_real(f"xs[{i}]", x, 0.0, None)
         for i, y in enumerate(self.ys):
@@ -124,7 +164,7 @@ class PiecewiseLinear(Schedule):
         if any(b <= a for a, b in zip(self.xs, self.xs[1:])):
             raise ValueError(f"xs must be strictly increasing, got {self.xs!r}")
 
-    def value(self, step: float) -> float:
+    def value(self, step: int | float) -> float:
         xs, ys = self.xs, self.ys
         if step <= xs[0]:
             return float(ys[0])
@@ -141,13 +181,34 @@ class PiecewiseLinear(Schedule):
 _SHAPES = ("linear", "cosine", "1-sqrt")
 
 
+def _decay_shape(shape: str, p: float) -> float:
+    """The cooldown curve at progress ``p`` in ``[0, 1]``: from 1 down to 0."""
+    if shape == "linear":
+        return 1.0 - p
+    if shape == "cosine":
+        return (1.0 + math.cos(math.pi * p)) / 2
+    return 1.0 - math.sqrt(p)
+
+
 @dataclass(frozen=True)
 class Cooldown(Schedule):
     r"""Decay from ``start`` to ``end`` over ``total_steps`` with a given shape, then flat.
 
-    With :math:`p = \min(t, n)/n` (:math:`n` = ``total_steps``): ``linear`` :math:`1 - p`, ``cosine``
-    :math:`(1+\cos \pi p)/2`, ``1-sqrt`` :math:`1 - \sqrt{p}`; the factor is
-    :math:`e + (s - e)\cdot\text{shape}(p)`.
+    With :math:`p = \min(t, n)/n` (:math:`n` = ``total_steps``): ``linear`` :math:`1 - p`,
+    ``cosine`` :math:`(1+\cos \pi p)/2`, ``1-sqrt`` :math:`1 - \sqrt{p}`; the factor is
+
+    .. math:: f(t) = e + (s - e)\cdot\text{shape}(p)
+
+    Args:
+        total_steps: the cooldown length :math:`n \ge 1`.
+        shape: ``"linear"`` (default), ``"cosine"`` or ``"1-sqrt"``.
+        start: the factor :math:`s \ge 0` at step 0.
+        end: the factor :math:`e \in [0, s]` from ``total_steps`` on.
+
+    Example:
+        >>> import lrlib
+        >>> lrlib.Cooldown(100, "1-sqrt", start=1.0, end=0.0)(25)
+        0.5
     """
 
     total_steps: int
@@ -162,15 +223,9 @@ class Cooldown(Schedule):
         check_real("start", self.start, 0.0, None)
         check_real("end", self.end, 0.0, self.start)
 
-    def value(self, step: float) -> float:
+    def value(self, step: int | float) -> float:
         p = min(step, self.total_steps) / self.total_steps
-        if self.shape == "linear":
-            k = 1 - p
-        elif self.shape == "cosine":
-            k = (1 + math.cos(math.pi * p)) / 2
-        else:
-            k = 1 - math.sqrt(p)
-        return self.end + (self.start - self.end) * k
+        return self.end + (self.start - self.end) * _decay_shape(self.shape, p)
 
     def bounds(self) -> tuple[float, float]:
         return (self.end, self.start)
@@ -180,13 +235,28 @@ class Cooldown(Schedule):
 class WSD(Schedule):
     r"""Warmup-stable-decay: a linear warmup to 1, a long flat stretch, and a cooldown to ``end``.
 
-    .. math:: f(t) = \begin{cases} t / w & t < w \\ 1 & w \le t < T - n \\
-              \text{Cooldown}(n, \text{shape}, 1, e)(t - (T - n)) & t \ge T - n \end{cases}
+    .. math:: f(t) = \begin{cases} s + (1 - s)\, t / w & t < w \\ 1 & w \le t < T - n \\
+              e + (1 - e)\,\text{shape}\big(\min(t - T + n, n) / n\big) & t \ge T - n \end{cases}
 
-    ``cooldown_steps`` is the cooldown length :math:`n` inside ``total_steps`` :math:`T`.
-    HF: ``get_wsd_schedule(opt, w, n, T, decay_type=shape)``.
-    To cool down from an arbitrary step of a run that was meant to go on, see
-    :func:`anytime_cooldown`.
+    with the shapes of :class:`Cooldown`. HF: ``get_wsd_schedule(opt, w, n, T,
+    decay_type=shape, min_lr_ratio=r)`` is ``WSD(T, n, w, shape, end=r, start=r)``; timm:
+    ``WSDLRScheduler(t_initial=T - w, decay_t=n, lr_min=e * lr, decay_fn=shape, warmup_t=w,
+    warmup_lr_init=s * lr)``. To cool down from an arbitrary step of a run that was meant to
+    go on, see :func:`anytime_cooldown`.
+
+    Args:
+        total_steps: the run's length :math:`T \ge 1`, warmup and cooldown included.
+        cooldown_steps: the cooldown length :math:`n \ge 1` at the end of ``total_steps``.
+        warmup_steps: the warmup length :math:`w \ge 0`; ``w + n <= T``.
+        shape: the cooldown's curve: ``"1-sqrt"`` (default), ``"linear"`` or ``"cosine"``.
+        end: the factor :math:`e \in [0, 1]` at and after ``total_steps``.
+        start: the factor :math:`s \in [0, 1]` at step 0 of the warmup (default 0).
+
+    Example:
+        >>> import lrlib
+        >>> s = lrlib.WSD(100, cooldown_steps=20, warmup_steps=10)
+        >>> s(5), s(50), s(100)
+        (0.5, 1.0, 0.0)
     """
 
     total_steps: int
@@ -194,6 +264,7 @@ class WSD(Schedule):
     warmup_steps: int = 0
     shape: str = "1-sqrt"
     end: float = 0.0
+    start: float = 0.0
 
     def _check(self) -> None:
         check_int("total_steps", self.total_steps, 1)
@@ -201,30 +272,49 @@ class WSD(Schedule):
         check_int("cooldown_steps", self.cooldown_steps, 1)
         check_choice("shape", self.shape, _SHAPES)
         check_real("end", self.end, 0.0, 1.0)
+        check_real("start", self.start, 0.0, 1.0)
         if self.warmup_steps + self.cooldown_steps > self.total_steps:
             raise ValueError(f"warmup_steps + cooldown_steps must be <= total_steps={self.total_steps}, "
                              f"got {self.warmup_steps} + {self.cooldown_steps}")
 
-    def value(self, step: float) -> float:
-        w, decay_start = self.warmup_steps, self.total_steps - self.cooldown_steps
+    def value(self, step: int | float) -> float:
+        w, n = self.warmup_steps, self.cooldown_steps
         if step < w:
-            return step / w
-        if step < decay_start:
+            return self.start + (1.0 - self.start) * (step / w)
+        into = step - (self.total_steps - n)
+        if into < 0:
             return 1.0
-        return Cooldown(self.cooldown_steps, self.shape, 1.0, self.end)(step - decay_start)
+        return self.end + (1.0 - self.end) * _decay_shape(self.shape, min(into, n) / n)
 
     def bounds(self) -> tuple[float, float]:
-        return (0.0 if self.warmup_steps else self.end, 1.0)
+        return (min(self.start, self.end) if self.warmup_steps else self.end, 1.0)
 
 
 def anytime_cooldown(schedule: Schedule, at: int, cooldown_steps: int, shape: str = "1-sqrt",
                      end: float = 0.0) -> Join:
-    """``schedule`` until step ``at``, then a cooldown from its value there to ``end`` over
-    ``cooldown_steps``.
+    r"""``schedule`` until step ``at``, then a cooldown from its value there to ``end``.
 
-    Lets a run trained with a constant or WSD-style schedule produce a finished
-    model at any step: branch a copy at ``at`` and train it under the returned schedule.
-    ``end`` must not exceed ``schedule(at)``: a cooldown never raises the LR.
+    .. math:: f(t) = \begin{cases} g(t) & t < a \\ \text{Cooldown}(n, \text{shape}, g(a), e)(t - a)
+              & t \ge a \end{cases}
+
+    Lets a run trained with a constant or WSD-style schedule produce a finished model at any
+    step: branch a copy at ``at`` and train it under the returned schedule.
+
+    Args:
+        schedule: the lrlib schedule the run was trained with.
+        at: the step ``>= 1`` where the cooldown starts.
+        cooldown_steps: the cooldown length :math:`n \ge 1`.
+        shape: ``"1-sqrt"`` (default), ``"linear"`` or ``"cosine"``.
+        end: the final factor, in ``[0, schedule(at)]``: a cooldown never raises the LR.
+
+    Returns:
+        A :class:`Join` of ``schedule`` and a :class:`Cooldown`.
+
+    Example:
+        >>> import lrlib
+        >>> s = lrlib.anytime_cooldown(lrlib.Constant(0.5), at=100, cooldown_steps=50, shape="linear")
+        >>> s(99), s(125), s(150)
+        (0.5, 0.25, 0.0)
     """
     if not isinstance(schedule, Schedule):
         raise ValueError(f"schedule must be an lrlib Schedule, got {schedule!r}")

@@ -119,12 +119,3 @@ def test_reduce_on_plateau(seq_name, cfg, min_scale):
             assert math.isclose(g1["lr"], g2["lr"], rel_tol=1e-9, abs_tol=1e-300), (t, g1["lr"], g2["lr"])
     assert ours.state.num_bad == theirs.num_bad_epochs
     assert ours.state.cooldown == theirs.cooldown_counter
-
-
-def test_keras_exponential_decay_reference():
-    """The seed's Keras example: 0.1 * 0.96 ** floor(step / 10_000) (Keras' documented formula)."""
-    s = lrlib.Exponential(0.96, decay_steps=10_000, staircase=True)
-    for step in [0, 1, 9_999, 10_000, 25_000, 99_999, 1_000_000]:
-        assert math.isclose(0.1 * s(step), 0.1 * 0.96 ** (step // 10_000), rel_tol=1e-12)
-    smooth = lrlib.Exponential(0.96, decay_steps=10_000)
-    assert math.isclose(smooth(5_000), 0.96 ** 0.5, rel_tol=1e-12)

@@ -29,6 +29,10 @@ EXAMPLES = [
     lrlib.OneCycle(1000, pct_start=0.25, shape="linear", three_phase=True),
     lrlib.OneCycle(1000).momentum(0.8, 0.9),
     lrlib.CosineRestarts(10, 2, cycle_decay=0.5, end=0.01),
+    lrlib.CosineRestarts(12.5, 1.5, 0.8, 0.05, cycle_limit=4, cycle_decay_mode="amplitude", k_decay=2.0),
+    lrlib.OneCycle(1000, 0.2, "linear", 10.0, 100.0, three_phase=True, pct_final=0.7, phase_ends="optax"),
+    lrlib.Warmup(lrlib.Cosine(100, 0.1), 10, start=0.05, prefix=False),
+    lrlib.WSD(1000, 200, 50, "cosine", end=0.1, start=0.1),
     lrlib.Join([lrlib.Linear(0.1, 1.0, 10), lrlib.Cosine(90)], [10]),
     lrlib.Warmup(lrlib.Exponential(0.99), 20, shape="exponential", start=0.01),
     lrlib.PiecewiseLinear([0, 10, 50], [0.1, 1.0, 0.0]),
@@ -126,6 +130,19 @@ BAD = [
     (lambda: lrlib.Plateau(cooldown=1.5), "cooldown"),
     (lambda: lrlib.Plateau(min_factor=2.0), "min_factor"),
     (lambda: lrlib.Plateau(nan_policy="zero"), "nan_policy"),
+    (lambda: lrlib.CosineRestarts(0.5), "cycle_steps"),
+    (lambda: lrlib.CosineRestarts(10, 0.9), "cycle_mult"),
+    (lambda: lrlib.CosineRestarts(10, cycle_limit=0), "cycle_limit"),
+    (lambda: lrlib.CosineRestarts(10, cycle_limit=2.5), "cycle_limit"),
+    (lambda: lrlib.CosineRestarts(10, cycle_decay_mode="floor"), "cycle_decay_mode"),
+    (lambda: lrlib.CosineRestarts(10, k_decay=0.0), "k_decay"),
+    (lambda: lrlib.OneCycle(100, pct_final=0.8), "pct_final"),
+    (lambda: lrlib.OneCycle(100, 0.3, three_phase=True, pct_final=0.3), "pct_final"),
+    (lambda: lrlib.OneCycle(100, 0.6, three_phase=True), "pct_start"),
+    (lambda: lrlib.OneCycle(100, phase_ends="jax"), "phase_ends"),
+    (lambda: lrlib.OneCycle(100, 0.005, phase_ends="optax"), "pct_start"),  # int(0.5) = 0: an empty phase
+    (lambda: lrlib.WSD(100, 20, 10, start=1.5), "start"),
+    (lambda: lrlib.Warmup(lrlib.Constant(), 10, prefix="no"), "prefix"),
     (lambda: lrlib.Cosine(10)(-1), "step"),
     (lambda: lrlib.Cosine(10)(float("nan")), "step"),
     (lambda: lrlib.from_config({"name": "Nope"}), "config['name']"),
@@ -177,3 +194,77 @@ def test_momentum_schedule_needs_momentum_in_optimizer():
     o = torch.optim.Adagrad([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
     with pytest.raises(ValueError, match="momentum"):
         lrlib.ScheduledLR(o, lrlib.Constant(), momentum=lrlib.Constant(0.9))
+
+
+def test_cosine_restarts_new_options():
+    # cycle_limit: after the last cycle the factor stays at end (timm's cycle_limit, HF's hard restarts)
+    s = lrlib.CosineRestarts(10, cycle_limit=2, end=0.1)
+    assert s(19) > 0.1 and [s(t) for t in (20, 25, 10**9)] == [0.1, 0.1, 0.1]
+    # "peak": cycle i peaks at d**i; "amplitude" (Keras' m_mul): the height above end shrinks by d
+    peak = lrlib.CosineRestarts(10, cycle_decay=0.5, end=0.2)
+    amp = lrlib.CosineRestarts(10, cycle_decay=0.5, end=0.2, cycle_decay_mode="amplitude")
+    assert peak(20) == 0.25 and amp(20) == pytest.approx(0.2 + 0.8 * 0.25)
+    assert amp.bounds() == (0.2, 1.0) and peak.bounds() == (0.0, 1.0)
+    # k_decay bends the cosine: the phase p becomes p**k
+    k2 = lrlib.CosineRestarts(100, k_decay=2.0)
+    assert k2(50) == pytest.approx(0.5 * (1 + math.cos(math.pi * 0.25)))
+    # float cycle lengths and multipliers
+    assert lrlib.CosineRestarts(7.5, 1.5).position(7.5 + 11.25) == (2, 0.0)
+    assert lrlib.CosineRestarts(250.0, 2.0) == lrlib.CosineRestarts(250, 2)
+    assert type(lrlib.CosineRestarts(250.0).cycle_steps) is int
+
+
+def test_fractional_cycles_restart_exactly_on_integer_steps():
+    # 1000 steps in 6 cycles: restarts at 166.67, 333.33, 500 (a step), ...; 500 / (1000 / 6) rounds below 3
+    s = lrlib.CosineRestarts(1000 / 6, cycle_limit=6)
+    assert s.position(500) == (3, 0.0) and s(500) == 1.0
+    assert s(499) < 0.01 and s(1000) == 0.0
+    for total in range(100, 400):
+        for cycles in (3, 6, 7, 9, 12):
+            s = lrlib.CosineRestarts(total / cycles)
+            for k in range(1, cycles):
+                if k * total % cycles == 0:
+                    assert s.position(k * total // cycles) == (k, 0.0), (total, cycles, k)
+
+
+def test_one_cycle_phase_ends():
+    torch_style = lrlib.OneCycle(1000, 0.3, "linear")
+    optax_style = lrlib.OneCycle(1000, 0.3, "linear", phase_ends="optax")
+    assert torch_style(299) == 1.0 and torch_style(999) == torch_style(10**6) == pytest.approx(1 / 25 / 1e4)
+    assert optax_style(300) == 1.0 and optax_style(299) < 1.0
+    assert optax_style(999) > optax_style(1000) == optax_style(10**6) == pytest.approx(1 / 25 / 1e4)
+    three = lrlib.OneCycle(1000, 0.2, "linear", three_phase=True, pct_final=0.7, phase_ends="optax")
+    assert [three(t) for t in (200, 700)] == pytest.approx([1.0, 1 / 25])
+    explicit, default = (lrlib.OneCycle(1000, 0.2, three_phase=True, pct_final=f) for f in (0.4, None))
+    assert [explicit(t) for t in range(1000)] == [default(t) for t in range(1000)]  # None means 2 * pct_start
+
+
+def test_warmup_prefix_and_wsd_start():
+    main = lrlib.Cosine(100, 0.1)
+    shifted, overlaid = lrlib.Warmup(main, 10, start=0.2), lrlib.Warmup(main, 10, start=0.2, prefix=False)
+    assert shifted(5) == overlaid(5) == pytest.approx(0.6)
+    assert shifted(10) == main(0) and overlaid(10) == main(10) and overlaid(100) == 0.1
+    wsd = lrlib.WSD(100, 20, 10, "linear", end=0.1, start=0.1)  # HF get_wsd_schedule(min_lr_ratio=0.1)
+    want = [0.1, 0.55, 1, 1, 0.55, 0.1, 0.1]
+    assert [wsd(t) for t in (0, 5, 10, 80, 90, 100, 10**9)] == pytest.approx(want)
+    assert wsd.bounds() == (0.1, 1.0)
+
+
+def test_anytime_cooldown_refuses_bad_arguments():
+    wsd = lrlib.WSD(1000, 200, 50)
+    with pytest.raises(ValueError, match="^end"):
+        lrlib.anytime_cooldown(lrlib.Constant(0.5), 100, 10, end=0.6)  # above the value at `at`
+    with pytest.raises(ValueError, match="^end"):
+        lrlib.anytime_cooldown(wsd, 500, 100, end=float("inf"))
+    with pytest.raises(ValueError, match="^end"):
+        lrlib.anytime_cooldown(wsd, 500, 100, end=None)
+    with pytest.raises(ValueError, match="^schedule"):
+        lrlib.anytime_cooldown(lambda t: 1.0, 500, 100)
+    with pytest.raises(ValueError, match="^at"):
+        lrlib.anytime_cooldown(wsd, 0, 100)
+    with pytest.raises(ValueError, match="^total_steps"):
+        lrlib.anytime_cooldown(wsd, 500, 0)
+    with pytest.raises(ValueError, match="^shape"):
+        lrlib.anytime_cooldown(wsd, 500, 100, shape="step")
+    s = lrlib.anytime_cooldown(lrlib.Constant(0.5), 100, 50, "linear", end=0.5)  # end == value: flat, allowed
+    assert s(10**6) == 0.5
