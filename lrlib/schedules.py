@@ -22,6 +22,7 @@ Only the standard library is imported here.
 """
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import math
 from dataclasses import dataclass
@@ -684,13 +685,14 @@ class OneCycle(Schedule):
 
     def _phase_value(self, step: int | float, values: Sequence[tuple[float, float]]) -> float:
         ends = self._ends
-        step = min(step, ends[-1])
-        start_step = 0.0
-        for i, (end_step, (a, b)) in enumerate(zip(ends, values)):
-            if step <= end_step or i == len(ends) - 1:
-                return _anneal(self.shape, a, b, (step - start_step) / (end_step - start_step))
-            start_step = end_step
-        raise AssertionError("unreachable")  # pragma: no cover
+        last = len(ends) - 1
+        if step >= ends[last]:
+            step, k = ends[last], last
+        else:
+            k = bisect.bisect_left(ends, step)  # the first phase whose end is >= step
+        start = ends[k - 1] if k else 0.0
+        a, b = values[k]
+        return _anneal(self.shape, a, b, (step - start) / (ends[k] - start))
 
     def value(self, step: int | float) -> float:
         return self._phase_value(step, self._lr_phases)
@@ -741,11 +743,12 @@ class OneCycleMomentum(Schedule):
         if self.base_momentum > self.max_momentum:
             raise ValueError(f"base_momentum must be <= max_momentum, "
                              f"got {self.base_momentum!r} > {self.max_momentum!r}")
+        lo, hi = self.base_momentum, self.max_momentum
+        phases = ((hi, lo), (lo, hi), (hi, hi)) if self.cycle.three_phase else ((hi, lo), (lo, hi))
+        object.__setattr__(self, "_phases", phases)  # cached: not a field
 
     def value(self, step: int | float) -> float:
-        lo, hi = self.base_momentum, self.max_momentum
-        vals = [(hi, lo), (lo, hi), (hi, hi)] if self.cycle.three_phase else [(hi, lo), (lo, hi)]
-        return self.cycle._phase_value(step, vals)
+        return self.cycle._phase_value(step, self._phases)
 
     def bounds(self) -> tuple[float, float]:
         return (self.base_momentum, self.max_momentum)
