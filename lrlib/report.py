@@ -1,0 +1,155 @@
+"""Words for numbers: the phrases the book's chapters glue into their prose.
+
+A chapter writes its own sentences; these helpers supply the parts that depend on the result, so a
+sentence stays true whatever a rebuild measures: a paired difference with its interval and its
+direction (number first), a ratio of losses, a sign-aware tally, a plural. They work on anything
+with ``mean``, ``lo``, ``hi``, ``ci`` and ``n`` (:class:`lrlib.train.Stats` and
+:class:`lrlib.train.Ratio`). Only the standard library is imported.
+
+>>> from lrlib.train import stats
+>>> difference(stats([0.004, 0.006, 0.005, 0.009]), more="higher", less="lower")
+'0.6 points higher (95% CI 0.3 to 0.9)'
+>>> difference(stats([0.004, -0.006, 0.001]))
+'no different (+0.0 points, 95% CI -1.3 to +1.2)'
+>>> plural(1, "epoch"), plural(3, "seed")
+('1 epoch', '3 seeds')
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Iterable
+
+__all__ = ["difference", "ratio", "tally", "plural", "signed", "family_confidence", "interval_label"]
+
+
+def _num(x: float, digits: int, sign: bool = False) -> str:
+    """``x`` rounded to ``digits``, with no ``-0.0``; a leading ``+`` on non-negative values if ``sign``."""
+    r = round(x, digits)
+    if r == 0:
+        r = 0.0
+    return f"{r:+.{digits}f}" if sign else f"{r:.{digits}f}"
+
+
+def signed(x: float, digits: int = 1) -> str:
+    """``x`` with an explicit sign and no negative zero: ``signed(-0.0001, 2) == '+0.00'``."""
+    return _num(x, digits, sign=True)
+
+
+def plural(n: int, word: str, words: str | None = None) -> str:
+    """``"1 epoch"``, ``"2 epochs"`` (``words`` for irregular plurals)."""
+    return f"{n} {word if n == 1 else (words or word + 's')}"
+
+
+def interval_label(confidence: float = 0.95) -> str:
+    """``"95% CI"``: how an interval is labelled wherever the book shows one."""
+    pct = 100 * confidence
+    return f"{pct:.0f}% CI" if abs(pct - round(pct)) < 1e-9 else f"{pct:.1f}% CI"
+
+
+def family_confidence(comparisons: int, alpha: float = 0.05) -> float:
+    """The per-comparison confidence that keeps ``comparisons`` intervals jointly at ``1 - alpha``
+    (Bonferroni): a chapter that compares five schedules with a baseline uses 99% intervals, so
+    the chance that any of the five claims is a fluke stays under 5%."""
+    if comparisons < 1:
+        raise ValueError(f"comparisons must be >= 1, got {comparisons!r}")
+    if not 0 < alpha < 1:
+        raise ValueError(f"alpha must be in (0, 1), got {alpha!r}")
+    return 1.0 - alpha / comparisons
+
+
+def _significant(d: Any, null: float) -> int:
+    """+1 if the interval lies above ``null``, -1 if below, 0 if it contains it."""
+    if d.lo > null:
+        return 1
+    if d.hi < null:
+        return -1
+    return 0
+
+
+def difference(d: Any, *, scale: float = 100.0, digits: int = 1, unit: str = "points",
+               more: str = "higher", less: str = "lower", same: str = "no different",
+               confidence: float = 0.95) -> str:
+    """A paired difference, number first: ``"0.6 points higher (95% CI 0.3 to 0.8)"``,
+    ``"0.4 points lower (95% CI 0.1 to 0.7)"``, or ``"no different (+0.0 points, 95% CI -1.2 to
+    +1.2)"`` when the interval contains zero. ``scale`` turns fractions into points; a difference
+    of losses takes ``scale=1, unit=""``.
+
+    Args:
+        d: a :class:`~lrlib.train.Stats` of paired differences.
+        scale, digits, unit: how the numbers are shown.
+        more, less, same: the words for a difference above, below, or indistinguishable from zero.
+        confidence: the interval's level, for its label.
+    """
+    unit_s = f" {unit}" if unit else ""
+    if not math.isfinite(d.mean):
+        return "not comparable (a run diverged)"
+    if d.n < 2 or not math.isfinite(d.ci):
+        return f"{_num(d.mean * scale, digits, True)}{unit_s} (one seed, no interval)"
+    label = interval_label(confidence)
+    side = _significant(d, 0.0)
+    if side > 0:
+        return (f"{_num(d.mean * scale, digits)}{unit_s} {more} "
+                f"({label} {_num(d.lo * scale, digits)} to {_num(d.hi * scale, digits)})")
+    if side < 0:
+        return (f"{_num(-d.mean * scale, digits)}{unit_s} {less} "
+                f"({label} {_num(-d.hi * scale, digits)} to {_num(-d.lo * scale, digits)})")
+    return (f"{same} ({_num(d.mean * scale, digits, True)}{unit_s}, {label} "
+            f"{_num(d.lo * scale, digits, True)} to {_num(d.hi * scale, digits, True)})")
+
+
+def ratio(r: Any, *, what: str = "", digits: int = 2, same: str = "no different",
+          confidence: float = 0.95) -> str:
+    """A paired ratio ``a / b`` (e.g. of final training losses), number first:
+    ``"2.10 times lower (95% CI 1.70 to 2.60)"`` for a ratio of 0.48, ``"1.30 times higher
+    (...)"``, or ``"no different (×0.97, 95% CI 0.85 to 1.10)"``. ``what`` names the quantity
+    (``"training loss"``) after the direction word.
+
+    Args:
+        r: a :class:`~lrlib.train.Ratio`.
+    """
+    what_s = f" {what}" if what else ""
+    if not (math.isfinite(r.mean) and r.mean > 0):
+        return "not comparable (a run diverged)"
+    if r.n < 2 or not math.isfinite(r.ci):
+        return f"×{_num(r.mean, digits)}{what_s} (one seed, no interval)"
+    label = interval_label(confidence)
+    side = _significant(r, 1.0)
+    if side < 0:
+        return (f"{_num(1 / r.mean, digits)} times lower{what_s} "
+                f"({label} {_num(1 / r.hi, digits)} to {_num(1 / r.lo, digits)})")
+    if side > 0:
+        return (f"{_num(r.mean, digits)} times higher{what_s} "
+                f"({label} {_num(r.lo, digits)} to {_num(r.hi, digits)})")
+    return f"{same}{what_s} (×{_num(r.mean, digits)}, {label} {_num(r.lo, digits)} to {_num(r.hi, digits)})"
+
+
+def tally(results: Iterable[Any], *, higher_is_better: bool = True, null: float | None = None,
+          noun: str = "schedule", nouns: str | None = None) -> str:
+    """Count paired comparisons by outcome, sign-aware: ``"2 schedules better, 1 worse, 3 within
+    noise"`` (only the non-empty parts, in that order; ``"none"`` for no results).
+
+    Args:
+        results: :class:`~lrlib.train.Stats` (null 0) or :class:`~lrlib.train.Ratio` (null 1).
+        higher_is_better: whether a positive difference (a ratio above 1) is an improvement.
+        null: override the no-difference value.
+    """
+    better = worse = same = 0
+    for d in results:
+        z = getattr(d, "null", 0.0) if null is None else null
+        side = _significant(d, z) if math.isfinite(d.ci) else 0
+        if side == 0:
+            same += 1
+        elif (side > 0) == higher_is_better:
+            better += 1
+        else:
+            worse += 1
+    total = better + worse + same
+    if total == 0:
+        return "none"
+    parts = []
+    first = True
+    for n, word in ((better, "better"), (worse, "worse"), (same, "within noise")):
+        if n:
+            parts.append(f"{plural(n, noun, nouns) if first else n} {word}")
+            first = False
+    return ", ".join(parts)

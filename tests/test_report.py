@@ -1,0 +1,68 @@
+"""The phrases chapters glue: number first, direction folded in, intervals labelled, no '-0.0',
+no '1 epochs', tallies that know better from worse."""
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from lrlib import report
+from lrlib.train import Ratio, stats
+
+
+def _ratio(values):
+    logs = [math.log(v) for v in values]
+    s = stats(logs)
+    return Ratio(math.exp(s.mean), s.ci, s.n, tuple(values))
+
+
+@pytest.mark.parametrize("values, want", [
+    ([0.010, 0.012, 0.011], "1.1 points higher (95% CI 0.9 to 1.3)"),
+    ([-0.010, -0.012, -0.011], "1.1 points lower (95% CI 0.9 to 1.3)"),
+    ([0.010, -0.012, 0.001], "no different (-0.0 points"),
+])
+def test_difference_puts_the_number_first_and_folds_in_the_direction(values, want):
+    got = report.difference(stats(values))
+    if want.startswith("no different"):
+        assert got.startswith("no different (") and "95% CI -" in got and "-0.0" not in got
+    else:
+        assert got == want
+
+
+def test_difference_of_losses_and_custom_words():
+    d = stats([-0.02, -0.03, -0.025])
+    assert report.difference(d, scale=1, digits=3, unit="", more="worse", less="better") == \
+        "0.025 better (95% CI 0.013 to 0.037)"
+
+
+def test_difference_without_an_interval_or_with_a_diverged_run():
+    assert report.difference(stats([0.01])) == "+1.0 points (one seed, no interval)"
+    assert report.difference(stats([math.inf, 0.0])).startswith("not comparable")
+
+
+def test_ratio_reads_as_times_lower_or_higher():
+    assert report.ratio(_ratio([0.5, 0.45, 0.55]), what="training loss").startswith("2.01 times lower training loss (95% CI")
+    assert report.ratio(_ratio([1.5, 1.4, 1.6])).startswith("1.50 times higher (95% CI")
+    assert report.ratio(_ratio([0.9, 1.1, 1.0])).startswith("no different (×")
+
+
+def test_no_negative_zero_anywhere():
+    assert report.signed(-0.0001, 2) == "+0.00"
+    assert "-0.0" not in report.difference(stats([-0.0001, 0.0001, -0.00005]))
+
+
+def test_tally_is_sign_aware():
+    up, down, flat = stats([0.01, 0.012, 0.011]), stats([-0.01, -0.012, -0.011]), stats([0.01, -0.01, 0.0])
+    assert report.tally([up, down, flat, flat]) == "1 schedule better, 1 worse, 2 within noise"
+    assert report.tally([up, up], higher_is_better=False) == "2 schedules worse"
+    assert report.tally([_ratio([0.5, 0.45, 0.55])], higher_is_better=False) == "1 schedule better"
+    assert report.tally([]) == "none"
+
+
+def test_plural_and_labels():
+    assert report.plural(1, "epoch") == "1 epoch" and report.plural(2, "epoch") == "2 epochs"
+    assert report.plural(3, "update") == "3 updates"
+    assert report.interval_label(0.95) == "95% CI" and report.interval_label(0.99) == "99% CI"
+    assert report.family_confidence(5) == pytest.approx(0.99)
+    with pytest.raises(ValueError, match="comparisons"):
+        report.family_confidence(0)
