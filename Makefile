@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 BUDGET ?= $(LRLIB_BUDGET)
 
-.PHONY: venv book test test-fast bench clean
+.PHONY: venv book test test-fast bench clean clean-runs
 
 venv: $(VENV)/.installed
 
@@ -27,7 +27,8 @@ book: venv
 	LRLIB_PROGRESS=0 $(BIN)/jupyter-book build . -W --keep-going
 	@echo "open _build/html/index.html"
 
-# Unit, parity, property and resume tests; the docstring examples in lrlib (--doctest-modules); every notebook through nbmake at the smoke budget;
+# Unit, parity, property and resume tests; the docstring examples in lrlib (--doctest-modules);
+# every notebook through nbmake at the smoke budget;
 # and the whole book built at the smoke budget with warnings as errors (in a temporary folder).
 test: venv
 	LRLIB_BUDGET=smoke LRLIB_PROGRESS=0 KERAS_BACKEND=torch $(BIN)/python -m pytest -n 2 --dist loadfile \
@@ -38,6 +39,11 @@ test-fast: venv
 
 bench: venv
 	$(BIN)/python benchmarks/bench.py
+	$(BIN)/python benchmarks/bench_train.py
 
 clean:
 	rm -rf _build .pytest_cache .hypothesis
+
+# The runner's disk cache of training runs (safe to delete: runs are retrained on demand)
+clean-runs:
+	rm -rf $${LRLIB_CACHE:-$$HOME/.cache/lrlib/runs}

@@ -6,22 +6,25 @@ from typing import Any, Callable
 
 import torch
 
-from .train import Budget, get_budget, pick_device
+from .train import Budget, get_budget, pick_device, resolve_precision, uses_channels_last
 
 __all__ = ["setup", "glue", "pct", "trace", "max_rel_diff"]
 
 
 def setup(budget: str | None = None) -> Budget:
     """Pick the budget (``$LRLIB_BUDGET`` or the default for this machine), style the plots,
-    print what this run uses, and return the :class:`~lrlib.train.Budget`."""
+    print what this run uses (budget; device, precision and layout), and return the
+    :class:`~lrlib.train.Budget`."""
     import matplotlib
 
     b = get_budget(budget)
     matplotlib.rcParams.update({"figure.dpi": 100, "axes.spines.top": False, "axes.spines.right": False,
                                 "font.size": 10})
+    dev = pick_device()
+    layout = ", channels_last" if uses_channels_last(dev) else ""
     print(f"budget={b.name}: {b.dataset}, {b.n_train} train / {b.n_val} val images, {b.epochs} epochs of "
           f"{b.steps_per_epoch} steps, seeds {list(b.seeds)}\n"
-          f"device={pick_device()}, torch {torch.__version__}")
+          f"device={dev} ({resolve_precision(dev)}{layout}), torch {torch.__version__}")
     return b
 
 

@@ -1,6 +1,8 @@
-"""Plots for the book: schedules on their own, and the results of :func:`lrlib.train.run_grid`.
+"""Plots for the book: schedules on their own, and the results of a grid of runs.
 
-matplotlib is imported here, never by the core.
+Result plots take either ``{name: [History, ...]}`` (what :func:`lrlib.train.run_grid` returns) or
+the DataFrame of :func:`lrlib.runner.run` (one line per ``name``). matplotlib is imported here,
+never by the core.
 """
 from __future__ import annotations
 
@@ -15,6 +17,18 @@ __all__ = ["plot_schedules", "plot_results", "plot_lr_vs_loss"]
 
 
 _NAME_COLORS: dict[str, Any] = {}
+
+
+def _as_results(results: Any) -> Mapping[str, list[History]]:
+    """``{name: [History, ...]}`` from itself or from a :func:`lrlib.runner.run` DataFrame."""
+    if hasattr(results, "columns") and "history" in getattr(results, "columns", ()):
+        from .runner import histories
+
+        return histories(results)
+    if not isinstance(results, Mapping):
+        raise ValueError("results must be {name: [History, ...]} or a DataFrame from lrlib.runner.run, "
+                         f"got {type(results).__name__}")
+    return results
 
 
 def _colors(names: Sequence[str]) -> dict[str, Any]:
@@ -50,7 +64,7 @@ def plot_schedules(schedules: Mapping[str, Schedule], steps: int, base_lr: float
     return ax
 
 
-def _band(ax: Any, xs: list[float], runs: list[list[float]], color: Any, label: str) -> None:
+def _band(ax: Any, xs: Sequence[float], runs: Sequence[Sequence[float]], color: Any, label: str) -> None:
     n = min(len(r) for r in runs)
     if n == 0:
         return
@@ -61,11 +75,13 @@ def _band(ax: Any, xs: list[float], runs: list[list[float]], color: Any, label: 
         ax.fill_between(xs[:n], [min(c) for c in cols], [max(c) for c in cols], color=color, alpha=0.2, lw=0)
 
 
-def plot_results(results: Mapping[str, list[History]], title: str | None = None,
+def plot_results(results: Any, title: str | None = None,
                  loss_log: bool = True, acc_ylim: tuple[float, float] | None = None) -> Any:
     """The LR actually applied (per step, top), training loss and validation accuracy (per epoch,
     bottom; line = mean over seeds, band = min..max). Sized to stay legible in a book column.
+    ``results`` is ``{name: [History, ...]}`` or a :func:`lrlib.runner.run` DataFrame.
     Returns the figure; ``fig.axes`` are ``[lr, loss, acc]``."""
+    results = _as_results(results)
     fig = plt.figure(figsize=(8.0, 6.0))
     grid = fig.add_gridspec(2, 2, height_ratios=(1.0, 1.25))
     axes = [fig.add_subplot(grid[0, :]), fig.add_subplot(grid[1, 0]), fig.add_subplot(grid[1, 1])]
@@ -111,12 +127,14 @@ def _moving_average(xs: Sequence[float], window: int) -> list[float]:
     return out
 
 
-def plot_lr_vs_loss(results: Mapping[str, list[History]], ax: Any = None, smooth: int = 1,
+def plot_lr_vs_loss(results: Any, ax: Any = None, smooth: int = 1,
                     all_seeds: bool = False) -> Any:
     """Per-step training loss against step, one line per recipe: shows noise, drops and divergence.
 
-    ``smooth`` is a trailing moving-average window in steps; with ``all_seeds`` the loss is first
-    averaged over seeds (else the first seed is drawn)."""
+    ``results`` is ``{name: [History, ...]}`` or a :func:`lrlib.runner.run` DataFrame. ``smooth``
+    is a trailing moving-average window in steps; with ``all_seeds`` the loss is first averaged
+    over seeds (else the first seed is drawn)."""
+    results = _as_results(results)
     if ax is None:
         _, ax = plt.subplots(figsize=(6.4, 3.4))
     colors = _colors(list(results))

@@ -1,38 +1,53 @@
-"""The book's training harness: budgets, one training run, a grid of runs, statistics.
+"""The book's training harness: budgets, devices and precision, one training run, statistics.
 
-Every chapter calls :func:`run_grid` (or :func:`train`) and never writes its
-own loop. A comparison holds everything but the schedule fixed: for a given
-seed every schedule starts from the same initial weights and sees the batches
-in the same order; seeds vary both.
+Every chapter trains through :mod:`lrlib.runner` (or the older :func:`run_grid`, now a thin wrapper
+over it) and never writes its own loop. A comparison holds everything but the schedule fixed: for a
+given seed every schedule starts from the same initial weights and sees the batches in the same
+order; seeds vary both.
+
+This module holds the training loop itself (:func:`fit`, and :func:`fit_stacked` for several models
+trained at once on a GPU), the :class:`History` a run records, and the statistics the chapters glue
+into their prose (:class:`Stats`, :class:`Ratio`, :func:`verdict`, :func:`compare`). scipy and
+pandas are imported only inside the functions that need them.
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import platform
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from functools import lru_cache
-from typing import Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar, Iterable, Iterator, Mapping, Sequence
 
 import torch
 import torch.nn.functional as F
 
-from .data import Split, load_dataset
-from .models import make_model
+from ._checks import check_int
+from .data import Split, data_root, load_dataset
+from .models import make_model, model_name
 from .plateau import Plateau
-from ._checks import check_choice, check_int, check_real
 from .schedules import Constant, Schedule
-from .scheduler import PlateauLR, ScheduledLR
+from .scheduler import PlateauLR, ScheduledLR, set_momentum
 
-__all__ = ["Budget", "BUDGETS", "get_budget", "pick_device", "History", "train", "run_grid",
-           "Stats", "stats", "summarize", "paired_difference", "verdict", "compare", "Table", "results_table"]
+if TYPE_CHECKING:  # pragma: no cover
+    from .runner import Run
+
+__all__ = ["Budget", "BUDGETS", "get_budget", "pick_device", "resolve_precision", "cpu_has_bf16", "uses_channels_last",
+           "History", "train", "fit", "fit_stacked", "run_grid",
+           "Stats", "Ratio", "stats", "ratio_stats", "summarize", "paired_difference", "verdict", "compare",
+           "Table", "results_table", "METRICS"]
 
 
 # --------------------------------------------------------------------------- budgets
 @dataclass(frozen=True)
 class Budget:
-    """How much a chapter trains: dataset, sizes, epochs, batch size, seeds, model width."""
+    """How much a chapter trains: dataset, sizes, epochs, batch size, seeds, model width.
+
+    ``augment`` turns on random horizontal flips of the training batches (CIFAR-10 only: flipping
+    a digit changes what it is), drawn from the run's seed like the batch order.
+    """
 
     name: str
     dataset: str
@@ -42,18 +57,22 @@ class Budget:
     batch_size: int
     seeds: tuple[int, ...]
     width: int
+    augment: bool = False
 
     def __post_init__(self) -> None:
         if self.dataset not in ("mnist5k", "cifar10"):
             raise ValueError(f"dataset must be 'mnist5k' or 'cifar10', got {self.dataset!r}")
         for name in ("n_train", "n_val", "epochs", "batch_size", "width"):
-            check_int(name, getattr(self, name), 1)
+            object.__setattr__(self, name, check_int(name, getattr(self, name), 1))
         if self.batch_size > self.n_train:
             raise ValueError(f"batch_size must be <= n_train={self.n_train}, got {self.batch_size}")
         if not self.seeds:
             raise ValueError("seeds must hold at least one seed")
-        for i, seed in enumerate(self.seeds):
-            check_int(f"seeds[{i}]", seed, 0)
+        object.__setattr__(self, "seeds", tuple(check_int(f"seeds[{i}]", s, 0) for i, s in enumerate(self.seeds)))
+        if not isinstance(self.augment, bool):
+            raise ValueError(f"augment must be True or False, got {self.augment!r}")
+        if self.augment and self.dataset != "cifar10":
+            raise ValueError("augment (random flips) applies to dataset 'cifar10' only")
 
     @property
     def steps_per_epoch(self) -> int:
@@ -62,6 +81,7 @@ class Budget:
 
     @property
     def total_steps(self) -> int:
+        """Optimizer updates in a run of ``epochs`` epochs."""
         return self.steps_per_epoch * self.epochs
 
     def epochs_to_steps(self, epochs: float) -> int:
@@ -76,44 +96,151 @@ BUDGETS: dict[str, Budget] = {
     "cpu": Budget("cpu", "mnist5k", n_train=4000, n_val=1000, epochs=8, batch_size=64, seeds=(0, 1, 2), width=16),
     # CIFAR-10 on a GPU
     "gpu": Budget("gpu", "cifar10", n_train=50000, n_val=10000, epochs=10, batch_size=512, seeds=(0, 1, 2),
-                  width=64),
+                  width=64, augment=True),
 }
 
 
 def get_budget(name: str | None = None) -> Budget:
     """The budget named by ``name``, else ``$LRLIB_BUDGET``, else ``gpu`` with CUDA and ``cpu`` without."""
-    name = name or os.environ.get("LRLIB_BUDGET") or ("gpu" if torch.cuda.is_available() else "cpu")
-    if name not in BUDGETS:
-        raise ValueError(f"LRLIB_BUDGET must be one of {sorted(BUDGETS)}, got {name!r}")
+    if name:
+        source = "budget"
+    elif os.environ.get("LRLIB_BUDGET"):
+        name, source = os.environ["LRLIB_BUDGET"], "LRLIB_BUDGET"
+    else:
+        name, source = ("gpu" if torch.cuda.is_available() else "cpu"), "the default budget"
+    if not isinstance(name, str) or name not in BUDGETS:
+        raise ValueError(f"{source} must be one of {sorted(BUDGETS)}, got {name!r}")
     return BUDGETS[name]
 
 
-def pick_device(prefer: str | None = None) -> torch.device:
-    """``prefer`` if given, else ``$LRLIB_DEVICE``, else cuda, then mps, then cpu."""
-    prefer = prefer or os.environ.get("LRLIB_DEVICE")
-    if prefer:
-        return torch.device(prefer)
-    if torch.cuda.is_available():
-        return torch.device("cuda")
-    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-        return torch.device("mps")
-    return torch.device("cpu")
+def pick_device(prefer: str | torch.device | None = None) -> torch.device:
+    """``prefer`` if given, else ``$LRLIB_DEVICE``, else cuda, then mps, then cpu.
+
+    A name torch does not know, or a device this machine lacks, raises ``ValueError`` naming
+    ``device`` or ``LRLIB_DEVICE``, whichever it came from.
+    """
+    source = "device"
+    if prefer is None or prefer == "":
+        prefer, source = os.environ.get("LRLIB_DEVICE") or None, "LRLIB_DEVICE"
+    if prefer is None:
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    try:
+        dev = prefer if isinstance(prefer, torch.device) else torch.device(prefer)
+    except (RuntimeError, TypeError, ValueError):
+        raise ValueError(f"{source} must name a torch device such as 'cpu', 'cuda' or 'mps', "
+                         f"got {prefer!r}") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"{source} is {prefer!r}, but CUDA is not available on this machine")
+    if dev.type == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise ValueError(f"{source} is {prefer!r}, but MPS is not available on this machine")
+    if dev.type not in ("cpu", "cuda", "mps"):
+        raise ValueError(f"{source} must be 'cpu', 'cuda' or 'mps' (optionally with an index), got {prefer!r}")
+    return dev
 
 
-@lru_cache(maxsize=4)
-def _dataset(name: str, n_train: int, n_val: int, device: str) -> Split:
-    return load_dataset(name, n_train, n_val).to(device)
+@lru_cache(maxsize=1)
+def cpu_has_bf16() -> bool:
+    """True when this CPU has native bfloat16 arithmetic (x86 ``avx512_bf16`` or ``amx_bf16``)
+    and PyTorch has oneDNN, so that bf16 autocast makes convolutions faster, not slower."""
+    if not torch.backends.mkldnn.is_available():
+        return False
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    flags = set(line.split(":", 1)[1].split())
+                    return bool(flags & {"avx512_bf16", "amx_bf16"})
+    except OSError:
+        pass
+    return False
+
+
+def resolve_precision(device: str | torch.device, precision: str | None = None) -> str:
+    """``"bf16"`` (bfloat16 autocast) or ``"fp32"`` for training on ``device``.
+
+    ``precision`` if given, else ``$LRLIB_PRECISION``; ``None``, ``""`` or ``"auto"`` choose
+    ``bf16`` where it is fast (a CUDA GPU with bf16 support; a CPU with ``avx512_bf16`` or
+    ``amx_bf16``) and ``fp32`` elsewhere (including MPS).
+    """
+    source = "precision"
+    if precision is None or precision == "":
+        precision, source = os.environ.get("LRLIB_PRECISION", "auto") or "auto", "LRLIB_PRECISION"
+    if precision not in ("auto", "fp32", "bf16"):
+        raise ValueError(f"{source} must be 'fp32', 'bf16' or 'auto', got {precision!r}")
+    if precision != "auto":
+        return precision
+    dev = torch.device(device)
+    if dev.type == "cuda":
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
+    if dev.type == "cpu":
+        return "bf16" if cpu_has_bf16() else "fp32"
+    return "fp32"
+
+
+def uses_channels_last(device: str | torch.device) -> bool:
+    """Channels-last layout where it is faster for these CNNs: CPU (oneDNN) and CUDA."""
+    return torch.device(device).type in ("cpu", "cuda")
+
+
+@lru_cache(maxsize=6)
+def _dataset(name: str, n_train: int, n_val: int, device: str, channels_last: bool, root: str) -> Split:
+    # ``root`` is part of the cache key only (load_dataset reads $LRLIB_DATA itself)
+    split = load_dataset(name, n_train, n_val).to(device)
+    if channels_last:
+        split = Split(split.x_train.contiguous(memory_format=torch.channels_last), split.y_train,
+                      split.x_val.contiguous(memory_format=torch.channels_last), split.y_val,
+                      split.num_classes, split.name)
+    return split
+
+
+def _data_for(run: Run) -> Split:
+    b = run.budget
+    root = str(data_root()) if b.dataset == "cifar10" else ""
+    return _dataset(b.dataset, b.n_train, b.n_val, run.device, run.channels_last, root)
+
+
+@contextlib.contextmanager
+def _threads(n: int | None) -> Iterator[None]:
+    """Run the block with ``n`` intra-op threads (results depend on it bit for bit), then restore."""
+    old = torch.get_num_threads()
+    if n is None or n == old:
+        yield
+        return
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
 
 
 # --------------------------------------------------------------------------- history
-@dataclass
+_LIST_FIELDS = ("lr", "loss", "momentum", "epoch_train_loss", "epoch_train_acc", "epoch_val_loss", "epoch_val_acc")
+
+
+@dataclass(repr=False)
 class History:
     """Everything one training run recorded.
 
-    ``lr``, ``momentum`` and ``loss`` have one entry per optimizer update: the LR
-    and the momentum (Adam: beta1) read back from ``optimizer.param_groups[0]``
-    just before the update, and that batch's training loss. The ``epoch_*`` lists
-    have one entry per finished epoch.
+    ``lr``, ``momentum`` and ``loss`` have one entry per optimizer update: the LR and the momentum
+    (Adam: beta1) read back from ``optimizer.param_groups[0]`` just before the update, and that
+    batch's training loss. The ``epoch_*`` lists have one entry per finished epoch
+    (``epoch_train_*`` are means over that epoch's batches, taken while the weights moved).
+    ``full_train_loss``/``full_train_acc`` come from a full pass over the training set with the
+    final weights. Evaluation runs in the training precision (``meta["precision"]``): at the cpu
+    budget, evaluating bf16-trained weights in float32 instead moved the mean full-pass training
+    loss by under 0.1% and the accuracy by under 0.1 points (``benchmarks/precision_check.py``).
+
+    Flags (what ``results_table`` and the runner's table show):
+
+    * ``diverged``: a batch training loss became NaN or infinite (training stops at the end of that
+      epoch), or the final full pass gave a non-finite loss.
+    * ``stalled``: the run finished with finite losses but did not learn: the final full-pass
+      training loss is not below the mean batch loss of the first epoch, or the final validation
+      accuracy is at most 1.5 times chance (15% with 10 classes).
     """
 
     name: str
@@ -128,130 +255,395 @@ class History:
     diverged: bool = False
     wall_time: float = 0.0
     meta: dict[str, Any] = field(default_factory=dict)
+    stalled: bool = False
+    full_train_loss: float | None = None
+    full_train_acc: float | None = None
+    num_classes: int = 10
+
+    @property
+    def chance(self) -> float:
+        """Accuracy of guessing: ``1 / num_classes``."""
+        return 1.0 / self.num_classes
 
     @property
     def final_val_acc(self) -> float:
-        """Validation accuracy after the last epoch (0.1, chance, for a diverged run)."""
-        return self.epoch_val_acc[-1] if self.epoch_val_acc and not self.diverged else 0.1
+        """Validation accuracy after the last epoch (chance for a diverged run)."""
+        return self.epoch_val_acc[-1] if self.epoch_val_acc and not self.diverged else self.chance
+
+    @property
+    def final_val_loss(self) -> float:
+        """Validation loss after the last epoch (``inf`` for a diverged run)."""
+        return self.epoch_val_loss[-1] if self.epoch_val_loss and not self.diverged else math.inf
 
     @property
     def final_train_loss(self) -> float:
-        """Mean training loss of the last epoch (``inf`` for a diverged run)."""
-        return self.epoch_train_loss[-1] if self.epoch_train_loss and not self.diverged else math.inf
+        """Training loss of the final weights over the whole training set (``inf`` for a diverged run).
+
+        Histories recorded before the full pass existed fall back to the last epoch's batch mean."""
+        if self.diverged:
+            return math.inf
+        if self.full_train_loss is not None:
+            return self.full_train_loss
+        return self.epoch_train_loss[-1] if self.epoch_train_loss else math.inf
+
+    @property
+    def final_train_acc(self) -> float:
+        """Training accuracy of the final weights (full pass; chance for a diverged run)."""
+        if self.diverged:
+            return self.chance
+        if self.full_train_acc is not None:
+            return self.full_train_acc
+        return self.epoch_train_acc[-1] if self.epoch_train_acc else self.chance
 
     @property
     def best_val_acc(self) -> float:
-        return max(self.epoch_val_acc, default=0.1)
+        """The highest validation accuracy over the epochs."""
+        return max(self.epoch_val_acc, default=self.chance)
 
     def to_dict(self) -> dict[str, Any]:
+        """Plain lists, numbers and strings (what the run cache stores as JSON)."""
         return asdict(self)
 
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "History":
+        """Inverse of :meth:`to_dict`; unknown keys raise ``ValueError``."""
+        names = {f.name for f in fields(cls)}
+        unknown = sorted(set(d) - names)
+        if unknown:
+            raise ValueError(f"History has no fields {unknown}")
+        kw = dict(d)
+        for k in _LIST_FIELDS:
+            if k in kw:
+                kw[k] = [float(x) for x in kw[k]]
+        kw["meta"] = dict(kw.get("meta") or {})
+        return cls(**kw)
 
-def _evaluate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, batch: int = 1000) -> tuple[float, float]:
+    def __repr__(self) -> str:
+        flag = " diverged" if self.diverged else " stalled" if self.stalled else ""
+        return (f"History({self.name!r}, seed={self.seed}, {len(self.loss)} steps, "
+                f"{len(self.epoch_val_acc)} epochs, val_acc={self.final_val_acc:.4f}{flag})")
+
+
+def _evaluate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, autocast: Any,
+              batch: int = 1000) -> tuple[float, float]:
+    """Mean cross-entropy and accuracy of ``model`` over ``(x, y)`` in eval mode, in the training
+    precision (the loss itself is summed in float32/float64)."""
     model.eval()
-    total_loss, correct = 0.0, 0
+    total_loss = torch.zeros((), dtype=torch.float64, device=y.device)
+    correct = torch.zeros((), dtype=torch.int64, device=y.device)
     with torch.no_grad():
         for i in range(0, len(y), batch):
-            out = model(x[i:i + batch])
-            total_loss += F.cross_entropy(out, y[i:i + batch], reduction="sum").item()
-            correct += (out.argmax(1) == y[i:i + batch]).sum().item()
+            with autocast():
+                out = model(x[i:i + batch])
+            yb = y[i:i + batch]
+            total_loss += F.cross_entropy(out.float(), yb, reduction="sum").double()
+            correct += (out.argmax(1) == yb).sum()
     model.train()
-    return total_loss / len(y), correct / len(y)
+    return float(total_loss) / len(y), int(correct) / len(y)
+
+
+def _autocast(run: Run) -> Any:
+    dev = torch.device(run.device).type
+    enabled = run.precision == "bf16"
+    return lambda: torch.autocast(dev, dtype=torch.bfloat16, enabled=enabled)
+
+
+def _flip(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    """Flip each image of the batch left-right with probability 1/2 (the mask drawn from ``gen``)."""
+    mask = (torch.rand(x.shape[0], generator=gen) < 0.5).to(x.device)
+    return torch.where(mask.view(-1, *([1] * (x.dim() - 1))), x.flip(-1), x)
+
+
+def _stall_check(h: History) -> None:
+    """Set ``h.stalled`` from the definition in :class:`History`."""
+    if h.diverged or not h.epoch_train_loss:
+        return
+    no_progress = h.final_train_loss >= h.epoch_train_loss[0]
+    at_chance = h.final_val_acc <= 1.5 * h.chance
+    h.stalled = bool(no_progress or at_chance)
+
+
+def _meta(run: Run, **extra: Any) -> dict[str, Any]:
+    import lrlib
+
+    return {"torch": torch.__version__, "lrlib": lrlib.__version__, "python": platform.python_version(),
+            "device": run.device, "budget": run.budget.name, "seed": run.seed, "dataset": run.budget.dataset,
+            "model": model_name(run.budget.dataset), "schedule": repr(run.schedule), "lr": run.lr,
+            "optimizer": run.optimizer, "precision": run.precision, "channels_last": run.channels_last,
+            "threads": run.threads, **extra}
 
 
 # --------------------------------------------------------------------------- one run
+def fit(run: Run, progress: Any = None) -> History:
+    """Train ``run`` (a :class:`lrlib.runner.Run`) once and return its :class:`History`.
+
+    ``progress`` is anything with ``update(1)``, called after every epoch. A run whose loss becomes
+    non-finite stops at the end of that epoch and is marked ``diverged``; it does not raise.
+    """
+    budget = run.budget
+    dev = torch.device(run.device)
+    with _threads(run.threads):
+        data = _data_for(run)
+        autocast = _autocast(run)
+        torch.manual_seed(run.seed)
+        model = make_model(budget.dataset, budget.width).to(dev)
+        if run.channels_last:
+            model = model.to(memory_format=torch.channels_last)
+        if run.optimizer == "sgd":
+            opt: torch.optim.Optimizer = torch.optim.SGD(model.parameters(), lr=run.lr, momentum=run.momentum,
+                                                         weight_decay=run.weight_decay)
+        else:
+            opt = torch.optim.AdamW(model.parameters(), lr=run.lr, betas=(run.momentum, 0.999),
+                                    weight_decay=run.weight_decay)
+        mom = run.momentum_schedule
+        if isinstance(run.schedule, Plateau):
+            sched: Any = PlateauLR(opt, run.schedule, warmup=run.warmup)
+            if mom is not None:  # PlateauLR has no momentum schedule: applied here, step by step
+                set_momentum(opt, mom(0))
+        else:
+            sched = ScheduledLR(opt, Constant() if run.schedule is None else run.schedule, momentum=mom)
+            mom = None  # ScheduledLR applies it
+
+        hist = History(name=run.name, seed=run.seed, num_classes=data.num_classes, meta=_meta(run))
+        order = torch.Generator().manual_seed(run.seed)
+        n, bs = len(data.y_train), budget.batch_size
+        group = opt.param_groups[0]
+        mkey = "betas" if "betas" in group else "momentum"
+        step = 0
+        start = time.perf_counter()
+        for _ in range(run.epochs):
+            perm = torch.randperm(n, generator=order).to(dev)
+            losses, correct = [], torch.zeros((), dtype=torch.int64, device=dev)
+            for i in range(budget.steps_per_epoch):
+                idx = perm[i * bs:(i + 1) * bs]
+                xb, yb = data.x_train[idx], data.y_train[idx]
+                if budget.augment:
+                    xb = _flip(xb, order)
+                with autocast():
+                    out = model(xb)
+                loss = F.cross_entropy(out.float(), yb)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                hist.lr.append(float(group["lr"]))
+                hist.momentum.append(float(group["betas"][0] if mkey == "betas" else group["momentum"]))
+                opt.step()
+                sched.step()
+                step += 1
+                if mom is not None:
+                    set_momentum(opt, mom(step))
+                losses.append(loss.detach())
+                correct += (out.argmax(1) == yb).sum()
+            step_losses = torch.stack(losses).tolist()
+            hist.loss.extend(step_losses)
+            epoch_loss = math.fsum(step_losses) / len(step_losses)
+            if not math.isfinite(epoch_loss):
+                hist.diverged = True
+                break
+            val_loss, val_acc = _evaluate(model, data.x_val, data.y_val, autocast)
+            hist.epoch_train_loss.append(epoch_loss)
+            hist.epoch_train_acc.append(int(correct) / (budget.steps_per_epoch * bs))
+            hist.epoch_val_loss.append(val_loss)
+            hist.epoch_val_acc.append(val_acc)
+            if isinstance(sched, PlateauLR):
+                sched.step(val_loss)
+            if progress is not None:
+                progress.update(1)
+        if not hist.diverged:
+            hist.full_train_loss, hist.full_train_acc = _evaluate(model, data.x_train, data.y_train, autocast)
+            if not math.isfinite(hist.full_train_loss):
+                hist.diverged = True
+        hist.wall_time = time.perf_counter() - start
+        _stall_check(hist)
+    return hist
+
+
+def _float_batch_norm(model: torch.nn.Module) -> None:
+    """Make every batch norm of ``model`` take a float32 input (a forward pre-hook).
+
+    Eager batch norm under bf16 autocast takes a bfloat16 input with float32 weights and computes
+    in float32 inside the kernel; its vmap rule refuses that mix, so the stacked path casts the
+    input up front (the output stays float32 until autocast casts it for the next convolution)."""
+    def to_float(mod: torch.nn.Module, args: tuple[Any, ...]) -> tuple[Any, ...]:
+        return (args[0].float(), *args[1:])
+
+    for mod in model.modules():
+        if isinstance(mod, torch.nn.modules.batchnorm._BatchNorm):
+            mod.register_forward_pre_hook(to_float)
+
+
+def fit_stacked(runs: Sequence[Run]) -> list[History]:
+    """Train several runs at once as one stacked model (``torch.func``: ``stack_module_state``,
+    ``functional_call`` and ``vmap``), with a per-model LR, momentum and weight decay.
+
+    This is a GPU lever (on a small CPU it is slower than one run at a time). The runs must agree
+    on everything that shapes the computation: budget data and model, epochs, device, precision,
+    layout and thread count; the optimizer must be SGD and the schedules plain :class:`Schedule`
+    objects (no Plateau, no warmup). Each model starts from its own seed's initial weights and sees
+    its own seed's batch order, exactly as :func:`fit` would; the SGD update is the same
+    arithmetic as ``torch.optim.SGD``. The LR and momentum recorded per step are the ones applied.
+    Results agree with :func:`fit` up to floating-point summation order (batched kernels).
+    """
+    from torch.func import functional_call, grad, stack_module_state, vmap
+
+    from .runner import stack_signature
+
+    if not runs:
+        return []
+    sig = stack_signature(runs[0])
+    for r in runs:
+        if sig is None or stack_signature(r) != sig:
+            raise ValueError("runs must share budget, epochs, device, precision and threads, use SGD and plain "
+                             f"schedules to be stacked; {r.name!r} differs")
+    r0, budget, m = runs[0], runs[0].budget, len(runs)
+    dev = torch.device(r0.device)
+    with _threads(r0.threads):
+        data = _data_for(r0)
+        autocast = _autocast(r0)
+        models = []
+        for r in runs:
+            torch.manual_seed(r.seed)
+            net = make_model(budget.dataset, budget.width).to(dev)
+            models.append(net.to(memory_format=torch.channels_last) if r0.channels_last else net)
+        params, buffers = stack_module_state(models)
+        params = {k: v.detach() for k, v in params.items()}
+        base = make_model(budget.dataset, budget.width).to("meta")
+        if r0.precision == "bf16":
+            _float_batch_norm(base)
+
+        def loss_one(p: dict[str, torch.Tensor], b: dict[str, torch.Tensor], x: torch.Tensor,
+                     y: torch.Tensor) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+            with autocast():
+                out = functional_call(base, (p, b), (x,))
+            loss = F.cross_entropy(out.float(), y)
+            return loss, (loss.detach(), (out.argmax(-1) == y).sum())
+
+        def eval_one(p: dict[str, torch.Tensor], b: dict[str, torch.Tensor], x: torch.Tensor,
+                     y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            with autocast():
+                out = functional_call(base, (p, b), (x,))
+            out = out.float()
+            return F.cross_entropy(out, y, reduction="sum").double(), (out.argmax(-1) == y).sum()
+
+        step_fn = vmap(grad(loss_one, has_aux=True))
+        eval_fn = vmap(eval_one, in_dims=(0, 0, None, None))
+
+        def evaluate(x: torch.Tensor, y: torch.Tensor, batch: int = 1000) -> tuple[list[float], list[float]]:
+            base.eval()
+            tot = torch.zeros(m, dtype=torch.float64, device=dev)
+            cor = torch.zeros(m, dtype=torch.int64, device=dev)
+            with torch.no_grad():
+                for i in range(0, len(y), batch):
+                    lo, co = eval_fn(params, buffers, x[i:i + batch], y[i:i + batch])
+                    tot += lo
+                    cor += co
+            base.train()
+            return (tot / len(y)).tolist(), (cor.double() / len(y)).tolist()
+
+        def per_model(values: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+            return values.view(-1, *([1] * (like.dim() - 1)))
+
+        hists = [History(name=r.name, seed=r.seed, num_classes=data.num_classes, meta=_meta(r, stacked=m))
+                 for r in runs]
+        gens = [torch.Generator().manual_seed(r.seed) for r in runs]
+        scheds = [r.schedule if isinstance(r.schedule, Schedule) else Constant() for r in runs]  # no Plateau here
+        bufs = {k: torch.zeros_like(v) for k, v in params.items()}
+        wd = torch.tensor([r.weight_decay for r in runs], device=dev)
+        n, bs, spe = len(data.y_train), budget.batch_size, budget.steps_per_epoch
+        alive = [True] * m
+        step = 0
+        start = time.perf_counter()
+        for _ in range(r0.epochs):
+            perms = torch.stack([torch.randperm(n, generator=g) for g in gens]).to(dev)
+            losses, correct = [], torch.zeros(m, dtype=torch.int64, device=dev)
+            for i in range(spe):
+                idx = perms[:, i * bs:(i + 1) * bs]
+                xb, yb = data.x_train[idx.reshape(-1)], data.y_train[idx]
+                if budget.augment:
+                    xb = torch.cat([_flip(xb[j * bs:(j + 1) * bs], g) for j, g in enumerate(gens)])
+                xb = xb.view(m, bs, *xb.shape[1:])
+                lrs = [r.lr * s(step) for r, s in zip(runs, scheds)]
+                moms = [r.momentum if r.momentum_schedule is None else r.momentum_schedule(step) for r in runs]
+                grads, (loss, corr) = step_fn(params, buffers, xb, yb)
+                lr_t = torch.tensor(lrs, device=dev)
+                mom_t = torch.tensor(moms, device=dev)
+                with torch.no_grad():  # torch.optim.SGD's arithmetic, one LR/momentum/decay per model
+                    for k, p in params.items():
+                        d_p = grads[k] + per_model(wd, p) * p
+                        bufs[k] = bufs[k] * per_model(mom_t, p) + d_p
+                        params[k] = p - per_model(lr_t, p) * bufs[k]
+                for j in range(m):
+                    hists[j].lr.append(float(lrs[j]))
+                    hists[j].momentum.append(float(moms[j]))
+                step += 1
+                losses.append(loss)
+                correct += corr
+            step_losses = torch.stack(losses, 1).tolist()
+            val_loss, val_acc = evaluate(data.x_val, data.y_val)
+            train_acc = (correct.double() / (spe * bs)).tolist()
+            for j, h in enumerate(hists):
+                if not alive[j]:
+                    continue
+                h.loss.extend(step_losses[j])
+                epoch_loss = math.fsum(step_losses[j]) / spe
+                if not math.isfinite(epoch_loss):
+                    h.diverged, alive[j] = True, False
+                    continue
+                h.epoch_train_loss.append(epoch_loss)
+                h.epoch_train_acc.append(train_acc[j])
+                h.epoch_val_loss.append(val_loss[j])
+                h.epoch_val_acc.append(val_acc[j])
+            if not any(alive):
+                break
+        full_loss, full_acc = evaluate(data.x_train, data.y_train)
+        wall = (time.perf_counter() - start) / m
+        for j, h in enumerate(hists):
+            # a stacked run that diverged early keeps its per-step lists up to that epoch, like fit()
+            h.lr, h.momentum = h.lr[:len(h.loss)], h.momentum[:len(h.loss)]
+            if not h.diverged:
+                h.full_train_loss, h.full_train_acc = full_loss[j], full_acc[j]
+                h.diverged = not math.isfinite(full_loss[j])
+            h.wall_time = wall
+            _stall_check(h)
+    return hists
+
+
 def train(schedule: Schedule | Plateau | None = None, *, lr: float = 0.05, momentum: float = 0.9,
           weight_decay: float = 5e-4, optimizer: str = "sgd", momentum_schedule: Schedule | None = None,
           warmup: Schedule | None = None, budget: Budget | str | None = None, seed: int = 0,
           epochs: int | None = None, device: str | torch.device | None = None, name: str = "",
-          progress: Any = None) -> History:
-    """Train the budget's CNN once under ``schedule`` and return its :class:`History`.
+          precision: str | None = None, threads: int | None = None, progress: Any = None) -> History:
+    """Train the budget's CNN once under ``schedule`` and return its :class:`History` (no cache).
 
     Args:
-        schedule: a :class:`~lrlib.Schedule` (a factor per optimizer step,
-            applied to ``lr``), a :class:`~lrlib.Plateau` (stepped with the
-            validation loss after every epoch), or ``None`` for a constant LR.
+        schedule: a :class:`~lrlib.Schedule` (a factor per optimizer step, applied to ``lr``), a
+            :class:`~lrlib.Plateau` (stepped with the validation loss after every epoch), or
+            ``None`` for a constant LR.
         lr: the base (peak) learning rate.
-        momentum: SGD momentum, or Adam's beta1 with ``optimizer="adam"``.
+        momentum: SGD momentum, or AdamW's beta1 with ``optimizer="adam"``.
+        weight_decay: L2 penalty (SGD) or decoupled weight decay (AdamW).
         optimizer: ``"sgd"`` or ``"adam"``.
-        momentum_schedule: optional absolute momentum per step (cyclical LR).
+        momentum_schedule: optional absolute momentum per step (cyclical LR); with a Plateau it is
+            applied step by step in the loop.
         warmup: with a Plateau only, a warmup schedule multiplied in.
+        budget: a :class:`Budget` or its name (default: :func:`get_budget`).
         seed: fixes the initial weights and the batch order.
         epochs: override the budget's epoch count.
+        device: default :func:`pick_device`.
+        name: a label for the history (default: the schedule's repr).
+        precision: ``"fp32"``, ``"bf16"`` or ``"auto"`` (default: :func:`resolve_precision`).
+        threads: intra-op CPU threads for this run (default: the current setting).
+        progress: anything with ``update(1)``, called after every epoch.
 
-    A run whose loss becomes non-finite stops at the end of that epoch and is
-    marked ``diverged``; it does not raise.
+    To train many runs, cache them on disk or dispatch them to other processes, use
+    :func:`lrlib.runner.run`. A run whose loss becomes non-finite stops at the end of that epoch and
+    is marked ``diverged``; it does not raise.
     """
-    budget = budget if isinstance(budget, Budget) else get_budget(budget)
-    if schedule is not None and not isinstance(schedule, (Schedule, Plateau)):
-        raise TypeError(f"schedule must be an lrlib Schedule, a Plateau or None, got {type(schedule).__name__}")
-    if momentum_schedule is not None and not isinstance(momentum_schedule, Schedule):
-        raise TypeError(f"momentum_schedule must be an lrlib Schedule or None, got {type(momentum_schedule).__name__}")
-    if warmup is not None and not isinstance(schedule, Plateau):
-        raise ValueError("warmup applies to a Plateau schedule only; wrap other schedules in lrlib.Warmup")
-    check_real("lr", lr, 0.0, None, lo_open=True)
-    check_real("momentum", momentum, 0.0, 1.0, hi_open=True)
-    check_real("weight_decay", weight_decay, 0.0, None)
-    check_int("seed", seed, 0)
-    check_choice("optimizer", optimizer, ("sgd", "adam"))
-    epochs = budget.epochs if epochs is None else check_int("epochs", epochs, 1)
-    dev = pick_device(device.type if isinstance(device, torch.device) else device)
-    data = _dataset(budget.dataset, budget.n_train, budget.n_val, str(dev))
+    from .runner import Run
 
-    torch.manual_seed(seed)
-    model = make_model(budget.dataset, budget.width).to(dev)
-    if optimizer == "sgd":
-        opt: torch.optim.Optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum,
-                                                     weight_decay=weight_decay)
-    else:
-        opt = torch.optim.AdamW(model.parameters(), lr=lr, betas=(momentum, 0.999), weight_decay=weight_decay)
-
-    if isinstance(schedule, Plateau):
-        sched: Any = PlateauLR(opt, schedule, warmup=warmup)
-    else:
-        sched = ScheduledLR(opt, Constant() if schedule is None else schedule, momentum=momentum_schedule)
-
-    hist = History(name=name or repr(schedule), seed=seed, meta={
-        "torch": torch.__version__, "device": str(dev), "budget": budget.name, "seed": seed,
-        "dataset": budget.dataset, "schedule": repr(schedule), "lr": lr, "optimizer": optimizer,
-        "python": platform.python_version()})
-    order = torch.Generator().manual_seed(seed)
-    n, bs = len(data.y_train), budget.batch_size
-    start = time.perf_counter()
-    for _ in range(epochs):
-        perm = torch.randperm(n, generator=order).to(dev)
-        losses, correct = [], torch.zeros((), device=dev)
-        for i in range(budget.steps_per_epoch):
-            idx = perm[i * bs:(i + 1) * bs]
-            xb, yb = data.x_train[idx], data.y_train[idx]
-            out = model(xb)
-            loss = F.cross_entropy(out, yb)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            group = opt.param_groups[0]
-            hist.lr.append(float(group["lr"]))
-            hist.momentum.append(float(group["betas"][0] if "betas" in group else group["momentum"]))
-            opt.step()
-            sched.step()
-            losses.append(loss.detach())
-            correct += (out.argmax(1) == yb).sum()
-        step_losses = torch.stack(losses).tolist()
-        hist.loss.extend(step_losses)
-        epoch_loss = sum(step_losses) / len(step_losses)
-        if not math.isfinite(epoch_loss):
-            hist.diverged = True
-            break
-        val_loss, val_acc = _evaluate(model, data.x_val, data.y_val)
-        hist.epoch_train_loss.append(epoch_loss)
-        hist.epoch_train_acc.append(correct.item() / (budget.steps_per_epoch * bs))
-        hist.epoch_val_loss.append(val_loss)
-        hist.epoch_val_acc.append(val_acc)
-        if isinstance(sched, PlateauLR):
-            sched.step(val_loss)
-        if progress is not None:
-            progress.update(1)
-    hist.wall_time = time.perf_counter() - start
-    return hist
+    r = Run(schedule=schedule, lr=lr, seed=seed, budget=budget, name=name, momentum=momentum,
+            weight_decay=weight_decay, optimizer=optimizer, momentum_schedule=momentum_schedule, warmup=warmup,
+            epochs=epochs, device=device, precision=precision, threads=threads)
+    return fit(r, progress=progress)
 
 
 def run_grid(recipes: Mapping[str, Schedule | Plateau | Mapping[str, Any] | None], *,
@@ -259,72 +651,45 @@ def run_grid(recipes: Mapping[str, Schedule | Plateau | Mapping[str, Any] | None
              progress: bool | None = None, **common: Any) -> dict[str, list[History]]:
     """Train every recipe under every seed: ``{name: [History per seed]}``.
 
-    A recipe is a schedule, a Plateau, ``None`` (constant) or a dict of
-    :func:`train` keyword arguments (``{"schedule": ..., "lr": 0.2}``).
-    ``common`` keyword arguments apply to every run. Progress shows as one bar
+    A thin wrapper over :func:`lrlib.runner.grid` and :func:`lrlib.runner.run` (so runs come from
+    the disk cache when they were trained before). A recipe is a schedule, a Plateau, ``None``
+    (constant) or a dict of :func:`train` keyword arguments (``{"schedule": ..., "lr": 0.2}``).
+    ``common`` keyword arguments apply to every run. Progress shows as one bar over the runs
     (``tqdm.auto``) unless ``progress=False`` or ``LRLIB_PROGRESS=0``.
     """
-    budget = budget if isinstance(budget, Budget) else get_budget(budget)
-    seeds = tuple(budget.seeds if seeds is None else seeds)
-    if not seeds:
-        raise ValueError("seeds must hold at least one seed")
-    if not isinstance(recipes, Mapping) or not recipes:
-        raise ValueError(f"recipes must be a non-empty mapping of name to schedule, got {recipes!r}")
-    if progress is None:
-        progress = os.environ.get("LRLIB_PROGRESS", "1") != "0"
-    runs = []
-    for name, recipe in recipes.items():
-        kwargs = dict(common)
-        if isinstance(recipe, Mapping):
-            kwargs.update(recipe)
-        else:
-            kwargs["schedule"] = recipe
-        runs.append((name, kwargs))
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
+    from . import runner
 
-        bar = tqdm(total=len(runs) * len(seeds) * common.get("epochs", budget.epochs), desc="epochs", leave=False)
-    results: dict[str, list[History]] = {name: [] for name, _ in runs}
-    try:
-        for seed in seeds:
-            for name, kwargs in runs:
-                results[name].append(train(budget=budget, seed=seed, name=name, progress=bar, **kwargs))
-    finally:
-        if bar is not None:
-            bar.close()
-    return results
+    runs = runner.grid(recipes, seeds=seeds, budget=budget, **common)
+    df = runner.run(runs, progress=progress)
+    return runner.histories(df)
 
 
 # --------------------------------------------------------------------------- statistics
-# two-sided 95% Student-t quantiles, t_{0.975, df}
-_T975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262,
-         10: 2.228, 15: 2.131, 20: 2.086, 30: 2.042}
+def _t_quantile(df: int, confidence: float) -> float:
+    from scipy.stats import t
 
-
-def _t975(df: int) -> float:
-    if df <= 0:
-        return math.nan
-    best = max(k for k in _T975 if k <= df)
-    return _T975[best] if df <= 30 else 1.96
+    return float(t.ppf(0.5 + confidence / 2, df))
 
 
 @dataclass(frozen=True)
 class Stats:
-    """Mean, sample standard deviation and 95% t-interval half-width of a few values."""
+    """Mean, sample standard deviation and t-interval half-width (95% by default) of a few values."""
 
     mean: float
     std: float
     ci: float
     n: int
     values: tuple[float, ...]
+    null: ClassVar[float] = 0.0  # the value "no difference" takes (see verdict)
 
     @property
     def lo(self) -> float:
+        """Lower end of the interval."""
         return self.mean - self.ci
 
     @property
     def hi(self) -> float:
+        """Upper end of the interval."""
         return self.mean + self.ci
 
     def format(self, scale: float = 1.0, digits: int = 1, signed: bool = False) -> str:
@@ -338,51 +703,119 @@ class Stats:
                 f"{self.hi * scale:{sign}.{digits}f}]")
 
 
-def verdict(d: Stats, higher_is_better: bool = True) -> str:
-    """Words for a paired difference ``d`` (from :func:`paired_difference`).
+@dataclass(frozen=True)
+class Ratio:
+    """A paired ratio ``a / b`` for positive, skewed metrics such as losses: the geometric mean of
+    the per-seed ratios with a t-interval computed on the log scale (95% by default), so the
+    interval is ``[ratio / k, ratio * k]`` and never crosses zero.
 
-    ``"better by more than seed noise"`` / ``"worse by more than seed noise"`` when the 95%
-    interval excludes zero, ``"within seed noise"`` when it contains zero, and a plain statement
-    when there is one seed (no interval) or a run diverged. Chapters glue this string, so the
-    prose stays true whatever the numbers come out as.
+    ``mean`` is the ratio, ``ci`` the half-width on the log scale (NaN with one seed); ``lo`` and
+    ``hi`` are on the ratio scale. "No difference" is 1 (see :func:`verdict`)."""
+
+    mean: float
+    ci: float
+    n: int
+    values: tuple[float, ...]
+    null: ClassVar[float] = 1.0
+
+    @property
+    def lo(self) -> float:
+        """Lower end of the interval (ratio scale)."""
+        return self.mean * math.exp(-self.ci) if math.isfinite(self.ci) else math.nan
+
+    @property
+    def hi(self) -> float:
+        """Upper end of the interval (ratio scale)."""
+        return self.mean * math.exp(self.ci) if math.isfinite(self.ci) else math.nan
+
+    def format(self, digits: int = 2) -> str:
+        """``"×0.62 [0.55, 0.70]"``, or just ``"×0.62"`` with one seed."""
+        if not (math.isfinite(self.mean) and self.mean > 0):
+            return "not finite (a run diverged)"
+        if math.isnan(self.ci):
+            return f"×{self.mean:.{digits}f}"
+        return f"×{self.mean:.{digits}f} [{self.lo:.{digits}f}, {self.hi:.{digits}f}]"
+
+
+def verdict(d: Stats | Ratio, higher_is_better: bool = True) -> str:
+    """Words for a paired difference ``d`` (from :func:`paired_difference`) or ratio.
+
+    ``"better by more than seed noise"`` / ``"worse by more than seed noise"`` when the interval
+    excludes "no difference" (0 for a difference, 1 for a ratio), ``"within seed noise"`` when it
+    contains it, and a plain statement when there is one seed (no interval) or a run diverged.
+    Chapters glue this string, so the prose stays true whatever the numbers come out as.
     """
-    if not math.isfinite(d.mean):
+    if not math.isfinite(d.mean) or (isinstance(d, Ratio) and d.mean <= 0):
         return "not comparable (a run diverged)"
     if math.isnan(d.ci):
         return "measured on one seed only, so no noise estimate"
-    if d.lo > 0:
+    if d.lo > d.null:
         return "better by more than seed noise" if higher_is_better else "worse by more than seed noise"
-    if d.hi < 0:
+    if d.hi < d.null:
         return "worse by more than seed noise" if higher_is_better else "better by more than seed noise"
     return "within seed noise"
 
 
-def stats(values: Iterable[float]) -> Stats:
-    """:class:`Stats` of ``values`` (``ci`` is NaN for a single value)."""
+def stats(values: Iterable[float], confidence: float = 0.95) -> Stats:
+    """:class:`Stats` of ``values`` with a Student-t interval (``ci`` is NaN for a single value)."""
     v = tuple(float(x) for x in values)
     if not v:
         raise ValueError("values must not be empty")
-    mean = sum(v) / len(v)
-    std = math.sqrt(sum((x - mean) ** 2 for x in v) / (len(v) - 1)) if len(v) > 1 else math.nan
-    return Stats(mean, std, _t975(len(v) - 1) * std / math.sqrt(len(v)) if len(v) > 1 else math.nan, len(v), v)
+    if not 0.0 < confidence < 1.0:
+        raise ValueError(f"confidence must be in (0, 1), got {confidence!r}")
+    n = len(v)
+    mean = math.fsum(v) / n
+    if n < 2:
+        return Stats(mean, math.nan, math.nan, n, v)
+    if not all(math.isfinite(x) for x in v):  # a diverged run: no interval, and format() says so
+        return Stats(mean, math.nan, math.nan, n, v)
+    std = math.sqrt(math.fsum((x - mean) ** 2 for x in v) / (n - 1))
+    return Stats(mean, std, _t_quantile(n - 1, confidence) * std / math.sqrt(n), n, v)
 
 
-_METRICS = {
+def ratio_stats(a: Iterable[float], b: Iterable[float], confidence: float = 0.95) -> Ratio:
+    """:class:`Ratio` of paired positive values ``a[i] / b[i]`` (a t-interval of the log ratios).
+
+    >>> ratio_stats([0.5, 1.0, 2.0], [1.0, 2.0, 4.0]).format()
+    '×0.50 [0.50, 0.50]'
+    >>> verdict(ratio_stats([0.5, 1.0, 2.0], [1.0, 2.0, 4.0]), higher_is_better=False)
+    'better by more than seed noise'
+    """
+    pairs = list(zip((float(x) for x in a), (float(y) for y in b)))
+    if not pairs:
+        raise ValueError("values must not be empty")
+    ratios = tuple(x / y if y > 0 and math.isfinite(y) else math.nan for x, y in pairs)
+    if not all(math.isfinite(r) and r > 0 for r in ratios):
+        return Ratio(math.nan, math.nan, len(pairs), ratios)
+    logs = stats((math.log(r) for r in ratios), confidence)
+    return Ratio(math.exp(logs.mean), logs.ci, logs.n, ratios)
+
+
+METRICS: dict[str, Any] = {
     "val_acc": lambda h: h.final_val_acc,
     "best_val_acc": lambda h: h.best_val_acc,
     "train_loss": lambda h: h.final_train_loss,
-    "val_loss": lambda h: h.epoch_val_loss[-1] if h.epoch_val_loss and not h.diverged else math.inf,
+    "train_acc": lambda h: h.final_train_acc,
+    "val_loss": lambda h: h.final_val_loss,
     "diverged": lambda h: float(h.diverged),
+    "stalled": lambda h: float(h.stalled),
     "wall_time": lambda h: h.wall_time,
 }
+"""Final metrics of a :class:`History`, by the names the runner's DataFrame uses as columns."""
+
+
+def _check_metric(metric: Any) -> str:
+    if metric not in METRICS:
+        raise ValueError(f"metric must be one of {sorted(METRICS)}, got {metric!r}")
+    return metric
 
 
 def summarize(results: Mapping[str, list[History]], metric: str = "val_acc") -> dict[str, Stats]:
-    """``{name: Stats}`` of a final ``metric`` across seeds: one of
-    ``val_acc``, ``best_val_acc``, ``train_loss``, ``val_loss``, ``diverged``, ``wall_time``."""
-    if metric not in _METRICS:
-        raise ValueError(f"metric must be one of {sorted(_METRICS)}, got {metric!r}")
-    return {name: stats(_METRICS[metric](h) for h in hs) for name, hs in results.items()}
+    """``{name: Stats}`` of a final ``metric`` across seeds: one of ``val_acc``, ``best_val_acc``,
+    ``train_loss`` (full pass, final weights), ``train_acc``, ``val_loss``, ``diverged``,
+    ``stalled``, ``wall_time``."""
+    _check_metric(metric)
+    return {name: stats(METRICS[metric](h) for h in hs) for name, hs in results.items()}
 
 
 def paired_difference(results: Mapping[str, list[History]], a: str, b: str,
@@ -391,11 +824,10 @@ def paired_difference(results: Mapping[str, list[History]], a: str, b: str,
 
     If ``lo <= 0 <= hi`` the difference is within seed noise at 95%.
     """
-    for name in (a, b):
-        if name not in results:
-            raise ValueError(f"{name!r} is not in results (have {sorted(results)})")
-    by_seed = {h.seed: _METRICS[metric](h) for h in results[b]}
-    return stats(_METRICS[metric](h) - by_seed[h.seed] for h in results[a] if h.seed in by_seed)
+    from .runner import frame, paired
+
+    _check_metric(metric)
+    return paired(frame(results), a, b, metric)
 
 
 def compare(results: Mapping[str, list[History]], a: str, b: str, metric: str = "val_acc") -> str:
@@ -412,45 +844,32 @@ def compare(results: Mapping[str, list[History]], a: str, b: str, metric: str = 
 
 
 class Table:
-    """A small table that shows as HTML in notebooks and as text elsewhere."""
+    """A small table (a :class:`pandas.DataFrame` underneath, in ``.frame``) that shows as HTML in
+    notebooks and as aligned text elsewhere."""
 
     def __init__(self, header: list[str], rows: list[list[Any]]) -> None:
-        self.header, self.rows = header, rows
+        import pandas as pd
+
+        self.header, self.rows = list(header), [list(r) for r in rows]
+        self.frame = pd.DataFrame([[str(c) for c in r] for r in self.rows], columns=self.header)
 
     def __str__(self) -> str:
-        cells = [self.header] + [[str(c) for c in r] for r in self.rows]
-        widths = [max(len(r[i]) for r in cells) for i in range(len(self.header))]
-        return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in cells)
+        return self.frame.to_string(index=False)
+
+    def __repr__(self) -> str:
+        return str(self)
 
     def _repr_html_(self) -> str:
-        head = "".join(f"<th>{h}</th>" for h in self.header)
-        body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>" for r in self.rows)
-        return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+        return self.frame.to_html(index=False, border=0)
 
 
 def results_table(results: Mapping[str, list[History]], baseline: str | None = None) -> Table:
-    """Final validation accuracy and training loss per recipe (mean ± 95% CI over seeds),
-    and, against ``baseline``, the paired differences in accuracy and training loss."""
-    acc, loss = summarize(results, "val_acc"), summarize(results, "train_loss")
-    header = ["schedule", "val. accuracy (%)", "final train loss", "diverged runs"]
-    if baseline:
-        header += [f"Δ acc. vs {baseline} (points)", f"Δ train loss vs {baseline}"]
-    rows = []
-    for name, hs in results.items():
-        row = [name, _pm(acc[name], 100, 1), _pm(loss[name], 1, 3), f"{sum(h.diverged for h in hs)}/{len(hs)}"]
-        if baseline:
-            if name == baseline:
-                row += ["—", "—"]
-            else:
-                row += [_pm(paired_difference(results, name, baseline), 100, 1),
-                        _pm(paired_difference(results, name, baseline, "train_loss"), 1, 3)]
-        rows.append(row)
-    return Table(header, rows)
+    """Final validation accuracy and full-pass training loss per recipe (mean ± 95% CI over
+    seeds), diverged and stalled runs, and, against ``baseline``, the paired difference in
+    accuracy and the paired ratio of training losses (see :func:`lrlib.runner.comparison`)."""
+    from .runner import comparison, frame
 
-
-def _pm(s: Stats, scale: float, digits: int) -> str:
-    if not math.isfinite(s.mean):
-        return "diverged"
-    if math.isnan(s.ci):
-        return f"{s.mean * scale:.{digits}f}"
-    return f"{s.mean * scale:.{digits}f} ± {s.ci * scale:.{digits}f}"
+    if baseline is not None and baseline not in results:
+        raise ValueError(f"baseline must be one of {sorted(results)}, got {baseline!r}")
+    shown = comparison(frame(results), baseline=baseline, formatted=True)
+    return Table(["schedule", *shown.columns], [[name, *row] for name, row in zip(shown.index, shown.values.tolist())])

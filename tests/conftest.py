@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 import warnings
 
 import pytest
@@ -10,6 +11,9 @@ import torch
 os.environ.setdefault("LRLIB_BUDGET", "smoke")
 os.environ.setdefault("LRLIB_PROGRESS", "0")
 os.environ.setdefault("KERAS_BACKEND", "torch")  # keras 3 on torch: no tensorflow here
+# The runner's disk cache: a fresh folder per test session, so tests (and the notebooks nbmake runs
+# in kernels that inherit this environment) neither read nor fill the user's ~/.cache/lrlib/runs.
+os.environ.setdefault("LRLIB_CACHE", tempfile.mkdtemp(prefix="lrlib-test-runs-"))
 
 
 def make_optimizer(kind: str = "sgd", lr: float = 0.1, groups: int = 1, tensor_lr: bool = False) -> torch.optim.Optimizer:
