@@ -17,14 +17,17 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	touch $@
 
 # Executes every chapter at the default budget (cpu without CUDA, gpu with it; override with
-# LRLIB_BUDGET=...), warnings as errors. jupyter-cache keys notebooks on their code only, so the
+# LRLIB_BUDGET=...), warnings as errors. Runs train two at a time in one-thread processes (the
+# fastest use of a small CPU; LRLIB_WORKERS and LRLIB_THREADS override) and are cached on disk,
+# so a rebuild after a prose edit retrains nothing. jupyter-cache keys notebooks on their code only, so the
 # cache is dropped whenever the budget differs from the one the last build used.
 book: venv
 	@budget=$$($(BIN)/python -c "from lrlib.train import get_budget; print(get_budget().name)"); \
 	if [ "$$(cat _build/.budget 2>/dev/null)" != "$$budget" ]; then rm -rf _build/.jupyter_cache _build/html _build/jupyter_execute; fi; \
 	mkdir -p _build && echo $$budget > _build/.budget; \
 	echo "building the book at LRLIB_BUDGET=$$budget"; \
-	LRLIB_PROGRESS=0 $(BIN)/jupyter-book build . -W --keep-going
+	LRLIB_PROGRESS=0 LRLIB_THREADS=$${LRLIB_THREADS:-1} LRLIB_WORKERS=$${LRLIB_WORKERS:-2} \
+		$(BIN)/jupyter-book build . -W --keep-going
 	@echo "open _build/html/index.html"
 
 # Unit, parity, property and resume tests; the docstring examples in lrlib (--doctest-modules);

@@ -335,6 +335,20 @@ def process_executor(max_workers: int | None = None) -> Executor:
     return ProcessPoolExecutor(max_workers=max_workers, mp_context=multiprocessing.get_context("spawn"))
 
 
+def _workers() -> int:
+    """``$LRLIB_WORKERS``: how many local processes :func:`run` trains in by default (1: in this one)."""
+    env = os.environ.get("LRLIB_WORKERS", "").strip()
+    if not env:
+        return 1
+    try:
+        value = int(env)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise ValueError(f"LRLIB_WORKERS must be an integer >= 1, got {env!r}")
+    return value
+
+
 # --------------------------------------------------------------------------- the cache
 def default_cache_dir() -> Path | None:
     """``$LRLIB_CACHE``, else ``~/.cache/lrlib/runs``; ``None`` when ``LRLIB_CACHE`` is ``off``."""
@@ -467,7 +481,8 @@ def run(runs: Iterable[Run], *, executor: Executor | None = None,
 
     Args:
         runs: :class:`Run` objects, e.g. from :func:`grid`. Identical runs train once.
-        executor: where runs train: default :class:`SerialExecutor` (here, one after another); any
+        executor: where runs train: default :class:`SerialExecutor` (here, one after another), or
+            with ``$LRLIB_WORKERS`` > 1 a :func:`process_executor` of that many workers; any
             :class:`concurrent.futures.Executor` works, e.g. :func:`process_executor` or a Dask
             ``client.get_executor()``. Results come back to this process, which alone writes the
             cache.
@@ -519,6 +534,9 @@ def run(runs: Iterable[Run], *, executor: Executor | None = None,
 
         bar = tqdm(total=len(todo), desc=f"training {len(todo)} run{'s' if len(todo) != 1 else ''} "
                    f"({len(hits)} cached)", leave=False)
+    owned = None
+    if executor is None and len(todo) > 1 and _workers() > 1:
+        owned = executor = process_executor(min(_workers(), len(todo)))
     ex = executor if executor is not None else SerialExecutor()
     pending: dict[Future, list[tuple[str, Run]]] = {}
 
@@ -547,6 +565,8 @@ def run(runs: Iterable[Run], *, executor: Executor | None = None,
     finally:
         if bar is not None:
             bar.close()
+        if owned is not None:
+            owned.shutdown(cancel_futures=True)
 
     rows = []
     for key, r in zip(keys, runs):

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Iterable, Iterator, Mapping, Se
 import torch
 import torch.nn.functional as F
 
-from ._checks import check_int
+from ._checks import check_int, check_real
 from .data import Split, data_root, load_dataset
 from .models import make_model, model_name
 from .plateau import Plateau
@@ -45,6 +45,10 @@ __all__ = ["Budget", "BUDGETS", "get_budget", "pick_device", "resolve_precision"
 class Budget:
     """How much a chapter trains: dataset, sizes, epochs, batch size, seeds, model width.
 
+    ``seeds`` are the seeds a comparison reports (enough for its intervals); ``sweep_seeds`` are
+    other seeds, used only to pick each schedule's peak LR from the grid ``lrs``, so the runs that
+    choose an LR are never the runs that judge it.
+
     ``augment`` turns on random horizontal flips of the training batches (CIFAR-10 only: flipping
     a digit changes what it is), drawn from the run's seed like the batch order.
     """
@@ -58,6 +62,8 @@ class Budget:
     seeds: tuple[int, ...]
     width: int
     augment: bool = False
+    sweep_seeds: tuple[int, ...] = (100, 101, 102)
+    lrs: tuple[float, ...] = (0.01, 0.02, 0.05, 0.1, 0.2)
 
     def __post_init__(self) -> None:
         if self.dataset not in ("mnist5k", "cifar10"):
@@ -69,6 +75,14 @@ class Budget:
         if not self.seeds:
             raise ValueError("seeds must hold at least one seed")
         object.__setattr__(self, "seeds", tuple(check_int(f"seeds[{i}]", s, 0) for i, s in enumerate(self.seeds)))
+        object.__setattr__(self, "sweep_seeds", tuple(check_int(f"sweep_seeds[{i}]", s, 0)
+                                                      for i, s in enumerate(self.sweep_seeds)))
+        if not self.sweep_seeds or set(self.sweep_seeds) & set(self.seeds):
+            raise ValueError(f"sweep_seeds must be non-empty and disjoint from seeds, got {self.sweep_seeds!r}")
+        object.__setattr__(self, "lrs", tuple(check_real(f"lrs[{i}]", x, 0.0, None, lo_open=True)
+                                              for i, x in enumerate(self.lrs)))
+        if not self.lrs or list(self.lrs) != sorted(set(self.lrs)):
+            raise ValueError(f"lrs must be a non-empty increasing sequence, got {self.lrs!r}")
         if not isinstance(self.augment, bool):
             raise ValueError(f"augment must be True or False, got {self.augment!r}")
         if self.augment and self.dataset != "cifar10":
@@ -90,13 +104,15 @@ class Budget:
 
 
 BUDGETS: dict[str, Budget] = {
-    # seconds per notebook: for the tests
-    "smoke": Budget("smoke", "mnist5k", n_train=512, n_val=256, epochs=2, batch_size=64, seeds=(0,), width=8),
-    # the offline default: 4,000 MNIST digits, three seeds
-    "cpu": Budget("cpu", "mnist5k", n_train=4000, n_val=1000, epochs=8, batch_size=64, seeds=(0, 1, 2), width=16),
+    # seconds per notebook: for the tests (two seeds, so every interval code path runs)
+    "smoke": Budget("smoke", "mnist5k", n_train=512, n_val=256, epochs=2, batch_size=64, seeds=(0, 1), width=8,
+                    sweep_seeds=(100,), lrs=(0.05, 0.1)),
+    # the offline default: 4,000 MNIST digits; 12 seeds give 95% intervals of about +-0.3 points
+    "cpu": Budget("cpu", "mnist5k", n_train=4000, n_val=1000, epochs=8, batch_size=64, seeds=tuple(range(12)),
+                  width=16, sweep_seeds=(100, 101, 102), lrs=(0.01, 0.02, 0.05, 0.1, 0.2)),
     # CIFAR-10 on a GPU
-    "gpu": Budget("gpu", "cifar10", n_train=50000, n_val=10000, epochs=10, batch_size=512, seeds=(0, 1, 2),
-                  width=64, augment=True),
+    "gpu": Budget("gpu", "cifar10", n_train=50000, n_val=10000, epochs=10, batch_size=512, seeds=(0, 1, 2, 3, 4),
+                  width=64, augment=True, sweep_seeds=(100, 101), lrs=(0.05, 0.1, 0.2, 0.4, 0.8)),
 }
 
 

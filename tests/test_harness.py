@@ -1,6 +1,8 @@
 """The book's harness: data, budgets, device choice, training records, reproducibility, statistics."""
 from __future__ import annotations
 
+import dataclasses
+
 import math
 import os
 import pathlib
@@ -142,7 +144,13 @@ def test_missing_cifar10_says_what_to_do(tmp_path):
 def test_budgets_and_device(monkeypatch):
     monkeypatch.setenv("LRLIB_BUDGET", "cpu")
     assert train.get_budget().name == "cpu"
-    assert train.get_budget("smoke").seeds == (0,)
+    smoke, cpu = train.get_budget("smoke"), train.get_budget("cpu")
+    assert smoke.seeds == (0, 1) and not set(smoke.sweep_seeds) & set(smoke.seeds)
+    assert len(cpu.seeds) >= 10 and not set(cpu.sweep_seeds) & set(cpu.seeds)
+    with pytest.raises(ValueError, match="sweep_seeds"):
+        dataclasses.replace(cpu, sweep_seeds=(0,))
+    with pytest.raises(ValueError, match="lrs"):
+        dataclasses.replace(cpu, lrs=(0.1, 0.05))
     monkeypatch.setenv("LRLIB_BUDGET", "huge")
     with pytest.raises(ValueError, match="LRLIB_BUDGET"):
         train.get_budget()
