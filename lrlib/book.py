@@ -8,7 +8,7 @@ import torch
 
 from .train import Budget, get_budget, pick_device, resolve_precision, uses_channels_last
 
-__all__ = ["setup", "glue", "pct", "trace", "max_rel_diff"]
+__all__ = ["setup", "describe", "glue", "pct", "trace", "max_rel_diff"]
 
 
 def setup(budget: str | None = None) -> Budget:
@@ -26,6 +26,21 @@ def setup(budget: str | None = None) -> Budget:
           f"{b.steps_per_epoch} steps, seeds {list(b.seeds)}\n"
           f"device={dev} ({resolve_precision(dev)}{layout}), torch {torch.__version__}")
     return b
+
+
+_DATA = {"mnist5k": "MNIST digits", "cifar10": "CIFAR-10 images"}
+_MODELS = {"mnist5k": "a small two-layer CNN without normalization layers",
+           "cifar10": "a CIFAR-10 speed-run style CNN with batch norm"}
+
+
+def describe(budget: Budget | None = None) -> str:
+    """What a budget trains, in words, for glued prose (never typed: it differs per budget), e.g.
+    ``"4,000 MNIST digits (1,000 more for validation), a small two-layer CNN without normalization
+    layers, 8 epochs of 62 updates at batch size 64"``."""
+    b = get_budget() if budget is None else budget
+    return (f"{b.n_train:,} {_DATA[b.dataset]} ({b.n_val:,} more for validation), {_MODELS[b.dataset]}, "
+            f"{b.epochs} epoch{'s' if b.epochs != 1 else ''} of {b.steps_per_epoch} updates at batch size "
+            f"{b.batch_size}")
 
 
 def glue(name: str, value: Any) -> Any:

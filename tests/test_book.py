@@ -47,6 +47,15 @@ def test_notebook_is_clean_and_starts_with_the_setup_cell(nb):
         assert needle in setup, f"setup cell lacks {needle!r}"
 
 
+@pytest.mark.parametrize("nb", NOTEBOOKS, ids=lambda p: p.name)
+def test_code_lines_fit_the_book_column(nb):
+    """Code wider than 79 characters is cut off (or scrolls) in the book's HTML column."""
+    cells = json.loads(nb.read_text())["cells"]
+    wide = [line for c in cells if c["cell_type"] == "code"
+            for line in "".join(c["source"]).splitlines() if len(line) > 79]
+    assert not wide, f"{len(wide)} code lines over 79 characters, e.g. {wide[0]!r}"
+
+
 @pytest.fixture(scope="module")
 def built_book(tmp_path_factory):
     """The whole book built once at the smoke budget, warnings as errors: ``(html_dir, log)``.
