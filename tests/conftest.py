@@ -14,6 +14,8 @@ os.environ.setdefault("KERAS_BACKEND", "torch")  # keras 3 on torch: no tensorfl
 # The runner's disk cache: a fresh folder per test session, so tests (and the notebooks nbmake runs
 # in kernels that inherit this environment) neither read nor fill the user's ~/.cache/lrlib/runs.
 os.environ.setdefault("LRLIB_CACHE", tempfile.mkdtemp(prefix="lrlib-test-runs-"))
+# pytest -n 2 already keeps both cores busy: one intra-op thread per run is faster than two fighting
+os.environ.setdefault("LRLIB_THREADS", "1")
 
 
 def make_optimizer(kind: str = "sgd", lr: float = 0.1, groups: int = 1, tensor_lr: bool = False) -> torch.optim.Optimizer:
