@@ -162,7 +162,19 @@ def _decode(v: Any, depth: int) -> Any:
 
 
 def from_config(config: dict[str, Any], *, _depth: int = 0) -> Any:
-    """Rebuild a schedule (or a :class:`~lrlib.Plateau`) from its ``to_config()`` output."""
+    """Rebuild a schedule (or a :class:`~lrlib.Plateau`) from its ``to_config()`` output.
+
+    Args:
+        config: a dict with a ``"name"`` key naming an lrlib class (or a user subclass by its
+            module and qualified name) and one key per field; nested schedules are nested dicts.
+
+    Unknown names or keys, missing fields, bad values and configs nested more than
+    ``MAX_CONFIG_DEPTH`` levels deep raise ``ValueError``.
+
+    >>> import lrlib
+    >>> lrlib.from_config({"name": "Cosine", "total_steps": 100, "end": 0.1})
+    Cosine(total_steps=100, end=0.1)
+    """
     if _depth > MAX_CONFIG_DEPTH:
         raise ValueError(f"config is nested more than {MAX_CONFIG_DEPTH} levels deep")
     if not isinstance(config, dict) or "name" not in config:

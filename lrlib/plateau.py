@@ -23,6 +23,16 @@ class PlateauState(NamedTuple):
     improvement; ``cooldown`` evaluations left in which bad ones are not counted;
     ``evaluations`` the number of metrics seen. A named tuple: immutable, cheap
     to build once per evaluation.
+
+    Args:
+        scale: the current factor on every base LR.
+        best: the best metric so far (``None`` before the first).
+        num_bad: evaluations since the last improvement.
+        cooldown: evaluations left during which bad ones are not counted.
+        evaluations: metrics seen.
+
+    >>> Plateau(patience=0).update(PlateauState(), 0.5)
+    PlateauState(scale=1.0, best=0.5, num_bad=0, cooldown=0, evaluations=1)
     """
 
     scale: float = 1.0

@@ -32,7 +32,18 @@ def _set(group: dict[str, Any], key: str, value: float) -> None:
 
 
 def set_momentum(optimizer: Optimizer, value: float) -> None:
-    """Set SGD/RMSprop ``momentum`` or Adam-style ``betas[0]`` in every param group."""
+    """Set SGD/RMSprop ``momentum`` or Adam-style ``betas[0]`` in every param group.
+
+    Args:
+        optimizer: any ``torch.optim`` optimizer whose groups have ``momentum`` or ``betas``.
+        value: the absolute momentum (or beta1), written in place into tensor entries.
+
+    >>> import torch
+    >>> opt = torch.optim.Adam([torch.nn.Parameter(torch.zeros(1))])
+    >>> set_momentum(opt, 0.85)
+    >>> opt.param_groups[0]["betas"]
+    (0.85, 0.999)
+    """
     for group in optimizer.param_groups:
         if "betas" in group:
             beta1 = group["betas"][0]
