@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 from typing import Any, Iterable
 
-__all__ = ["difference", "ratio", "tally", "plural", "signed", "family_confidence", "interval_label"]
+__all__ = ["difference", "ratio", "tally", "listing", "plural", "signed", "family_confidence", "interval_label"]
 
 
 def _num(x: float, digits: int, sign: bool = False) -> str:
@@ -33,6 +33,14 @@ def _num(x: float, digits: int, sign: bool = False) -> str:
 def signed(x: float, digits: int = 1) -> str:
     """``x`` with an explicit sign and no negative zero: ``signed(-0.0001, 2) == '+0.00'``."""
     return _num(x, digits, sign=True)
+
+
+def listing(items: Iterable[str], none: str = "none") -> str:
+    """``"a"``, ``"a and b"``, ``"a, b and c"``; ``none`` for an empty list."""
+    xs = list(items)
+    if not xs:
+        return none
+    return xs[0] if len(xs) == 1 else ", ".join(xs[:-1]) + " and " + xs[-1]
 
 
 def plural(n: int, word: str, words: str | None = None) -> str:

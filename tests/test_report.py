@@ -66,3 +66,9 @@ def test_plural_and_labels():
     assert report.family_confidence(5) == pytest.approx(0.99)
     with pytest.raises(ValueError, match="comparisons"):
         report.family_confidence(0)
+
+
+def test_listing_reads_as_english():
+    assert report.listing([]) == "none" and report.listing([], none="no schedule") == "no schedule"
+    assert report.listing(["a"]) == "a" and report.listing(["a", "b"]) == "a and b"
+    assert report.listing(["a", "b", "c"]) == "a, b and c"
