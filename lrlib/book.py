@@ -22,8 +22,10 @@ def setup(budget: str | None = None) -> Budget:
                                 "font.size": 10})
     dev = pick_device()
     layout = ", channels_last" if uses_channels_last(dev) else ""
-    print(f"budget={b.name}: {b.dataset}, {b.n_train} train / {b.n_val} val images, {b.epochs} epochs of "
-          f"{b.steps_per_epoch} steps, seeds {list(b.seeds)}\n"
+    # short lines: the output sits in the book's ~80-character column
+    print(f"budget={b.name}: {b.dataset}, {b.n_train} train / {b.n_val} val images\n"
+          f"{b.epochs} epochs of {b.steps_per_epoch} steps; {len(b.lrs)} peak LRs x "
+          f"{len(b.sweep_seeds)} sweep seeds, then {len(b.seeds)} seeds\n"
           f"device={dev} ({resolve_precision(dev)}{layout}), torch {torch.__version__}")
     return b
 
