@@ -710,13 +710,14 @@ class Stats:
 
     def format(self, scale: float = 1.0, digits: int = 1, signed: bool = False) -> str:
         """``"mean [lo, hi]"`` (scaled), or just the mean when there is no interval (one seed)."""
-        sign = "+" if signed else ""
+        from .report import _num  # rounds first, so no "-0.0"
+
         if not math.isfinite(self.mean):
             return "not finite (a run diverged)"
         if math.isnan(self.ci):
-            return f"{self.mean * scale:{sign}.{digits}f}"
-        return (f"{self.mean * scale:{sign}.{digits}f} [{self.lo * scale:{sign}.{digits}f}, "
-                f"{self.hi * scale:{sign}.{digits}f}]")
+            return _num(self.mean * scale, digits, signed)
+        return (f"{_num(self.mean * scale, digits, signed)} [{_num(self.lo * scale, digits, signed)}, "
+                f"{_num(self.hi * scale, digits, signed)}]")
 
 
 @dataclass(frozen=True)
