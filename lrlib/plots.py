@@ -33,10 +33,11 @@ def _as_results(results: Any) -> Mapping[str, list[History]]:
 
 def _colors(names: Sequence[str]) -> dict[str, Any]:
     """One colour per name for the whole session, so a schedule keeps its colour from figure to figure."""
-    cmap = plt.get_cmap("tab10")
+    # tab10, then the darker Dark2 set: 18 colours that stay apart before any repeats
+    palette = list(plt.get_cmap("tab10").colors) + list(plt.get_cmap("Dark2").colors)
     for n in names:
         if n not in _NAME_COLORS:
-            _NAME_COLORS[n] = cmap(len(_NAME_COLORS) % 10)
+            _NAME_COLORS[n] = palette[len(_NAME_COLORS) % len(palette)]
     return {n: _NAME_COLORS[n] for n in names}
 
 
