@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 from typing import Any, Iterable
 
-__all__ = ["difference", "ratio", "tally", "listing", "plural", "signed", "family_confidence", "interval_label"]
+__all__ = ["difference", "ratio", "tally", "listing", "flags", "plural", "signed", "family_confidence", "interval_label"]
 
 
 def _num(x: float, digits: int, sign: bool = False) -> str:
@@ -41,6 +41,23 @@ def listing(items: Iterable[str], none: str = "none") -> str:
     if not xs:
         return none
     return xs[0] if len(xs) == 1 else ", ".join(xs[:-1]) + " and " + xs[-1]
+
+
+def flags(df: Any, by: Iterable[str] = ("name", "lr")) -> str:
+    """A sentence on the runs of a :func:`lrlib.runner.run` DataFrame that diverged or stalled:
+    ``'In the sweep, 1 of the 3 "constant" runs at 0.2 stalled.'``, or ``'No run diverged or
+    stalled.'``."""
+    parts = []
+    for key, g in df.groupby(list(by), sort=False):
+        name, lr = key if isinstance(key, tuple) else (key, None)
+        for flag in ("diverged", "stalled"):
+            k = int(g[flag].sum())
+            if k:
+                where = f" at {lr:g}" if lr is not None else ""
+                parts.append(f"{k} of the {len(g)} \u201c{name}\u201d runs{where} {flag}")
+    if not parts:
+        return "No run diverged or stalled."
+    return "In the sweep, " + listing(parts) + "."
 
 
 def plural(n: int, word: str, words: str | None = None) -> str:

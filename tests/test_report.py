@@ -72,3 +72,12 @@ def test_listing_reads_as_english():
     assert report.listing([]) == "none" and report.listing([], none="no schedule") == "no schedule"
     assert report.listing(["a"]) == "a" and report.listing(["a", "b"]) == "a and b"
     assert report.listing(["a", "b", "c"]) == "a, b and c"
+
+
+def test_flags_names_the_runs_that_went_wrong():
+    import pandas as pd
+
+    df = pd.DataFrame({"name": ["c", "c", "c", "d"], "lr": [0.2, 0.2, 0.2, 0.2],
+                       "diverged": [False, False, False, False], "stalled": [True, False, False, False]})
+    assert report.flags(df) == "In the sweep, 1 of the 3 \u201cc\u201d runs at 0.2 stalled."
+    assert report.flags(df.assign(stalled=False)) == "No run diverged or stalled."
