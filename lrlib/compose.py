@@ -312,7 +312,8 @@ def anytime_cooldown(schedule: Schedule, at: int, cooldown_steps: int, shape: st
 
     Example:
         >>> import lrlib
-        >>> s = lrlib.anytime_cooldown(lrlib.Constant(0.5), at=100, cooldown_steps=50, shape="linear")
+        >>> s = lrlib.anytime_cooldown(lrlib.Constant(0.5), at=100,
+        ...                          cooldown_steps=50, shape="linear")
         >>> s(99), s(125), s(150)
         (0.5, 0.25, 0.0)
     """

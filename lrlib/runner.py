@@ -250,7 +250,8 @@ def grid(recipes: Mapping[str, Schedule | Plateau | Mapping[str, Any] | None], l
     from the same initial weights and sees the batches in the same order.
 
     >>> import lrlib
-    >>> runs = grid({"constant": None, "cosine": lrlib.Cosine(16)}, lrs=[0.05, 0.1], seeds=[0, 1], budget="smoke")
+    >>> runs = grid({"constant": None, "cosine": lrlib.Cosine(16)},
+    ...             lrs=[0.05, 0.1], seeds=[0, 1], budget="smoke")
     >>> len(runs), runs[0].name, runs[0].lr, runs[-1].name, runs[-1].seed
     (8, 'constant', 0.05, 'cosine', 1)
     """

@@ -635,7 +635,8 @@ class OneCycle(Schedule):
 
     Example:
         >>> import lrlib
-        >>> s = lrlib.OneCycle(1000, pct_start=0.25, div_factor=10.0, final_div_factor=10.0)
+        >>> s = lrlib.OneCycle(1000, pct_start=0.25, div_factor=10.0,
+        ...                    final_div_factor=10.0)
         >>> round(s(0), 12), s(249), s(999)
         (0.1, 1.0, 0.01)
     """
