@@ -7,6 +7,9 @@
    the layout it would pick on this machine.
 2. Rebuilding a small grid through ``lrlib.runner.run`` with an empty cache and again with the
    filled cache (what a book rebuild after a prose edit does), counting the runs trained each time.
+3. One chapter end to end (``--chapter``, default the comparison chapter, at ``--chapter-budget``,
+   default ``smoke``): executed in a fresh kernel with an empty run cache, then again with the
+   cache it filled, as the book build executes it.
 
 Rounds alternate between the sides, so noise from other processes hits every side alike; the
 median of the rounds is reported, and ratios are speedups (above 1: faster than the plain loop).
@@ -116,10 +119,45 @@ def bench_cache(rounds: int, threads: int) -> None:
     print(f"speedup of the cached rebuild: {c / w:.0f}x")
 
 
+def bench_chapter(chapter: str, budget: str) -> None:
+    import os
+    import pathlib
+
+    import nbformat
+    from nbclient import NotebookClient
+
+    path = pathlib.Path(__file__).resolve().parent.parent / "book" / f"{chapter}.ipynb"
+    print(f"\n3. the {chapter} chapter end to end at LRLIB_BUDGET={budget}, in a fresh kernel each time")
+    with tempfile.TemporaryDirectory() as cache:
+        env = {"LRLIB_BUDGET": budget, "LRLIB_CACHE": cache, "LRLIB_PROGRESS": "0"}
+        old = {k: os.environ.get(k) for k in env}
+        os.environ.update(env)  # the kernel inherits this process's environment
+        try:
+            times, counts = [], []
+            for _ in range(2):
+                nb = nbformat.read(path, as_version=4)
+                start = time.perf_counter()
+                NotebookClient(nb, timeout=3600, kernel_name="python3",
+                               resources={"metadata": {"path": str(path.parent)}}).execute()
+                times.append(time.perf_counter() - start)
+                counts.append(sum(1 for _ in pathlib.Path(cache).rglob("*.json")))
+        finally:
+            for k, v in old.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+    print(f"empty run cache: {times[0]:.1f} s ({counts[0]} runs trained); "
+          f"filled: {times[1]:.1f} s ({counts[1] - counts[0]} trained)")
+    print(f"speedup of the cached chapter: {times[0] / times[1]:.1f}x")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--epochs", type=int, default=2)
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--chapter", default="comparison", help="chapter for part 3 ('' to skip)")
+    ap.add_argument("--chapter-budget", default="smoke")
     ap.add_argument("--threads", type=int, default=None,
                     help="torch threads for every side (default: LRLIB_THREADS or torch's default)")
     args = ap.parse_args()
@@ -128,6 +166,8 @@ def main() -> None:
     print(f"torch {torch.__version__}, {threads} thread(s), {args.rounds} rounds (median), sides alternate")
     bench_harness(args.epochs, args.rounds, threads)
     bench_cache(args.rounds, threads)
+    if args.chapter:
+        bench_chapter(args.chapter, args.chapter_budget)
 
 
 if __name__ == "__main__":
