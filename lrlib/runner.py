@@ -68,15 +68,20 @@ def default_threads() -> int:
 
     On a machine shared with other busy processes, one thread per run is often much faster than
     two (threads that wait for each other lose their time slices): set ``LRLIB_THREADS=1`` there."""
-    env = os.environ.get("LRLIB_THREADS", "").strip()
+    return _env_count("LRLIB_THREADS", torch.get_num_threads())
+
+
+def _env_count(name: str, default: int) -> int:
+    """The positive integer in ``$name``, ``default`` when it is unset or empty."""
+    env = os.environ.get(name, "").strip()
     if not env:
-        return torch.get_num_threads()
+        return default
     try:
         value = int(env)
     except ValueError:
         value = 0
     if value < 1:
-        raise ValueError(f"LRLIB_THREADS must be an integer >= 1, got {env!r}")
+        raise ValueError(f"{name} must be an integer >= 1, got {env!r}")
     return value
 
 
@@ -338,16 +343,7 @@ def process_executor(max_workers: int | None = None) -> Executor:
 
 def _workers() -> int:
     """``$LRLIB_WORKERS``: how many local processes :func:`run` trains in by default (1: in this one)."""
-    env = os.environ.get("LRLIB_WORKERS", "").strip()
-    if not env:
-        return 1
-    try:
-        value = int(env)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise ValueError(f"LRLIB_WORKERS must be an integer >= 1, got {env!r}")
-    return value
+    return _env_count("LRLIB_WORKERS", 1)
 
 
 # --------------------------------------------------------------------------- the cache
