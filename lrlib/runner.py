@@ -52,11 +52,14 @@ from .train import (METRICS, Budget, History, Ratio, Stats, fit, fit_stacked, ge
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-__all__ = ["HARNESS_VERSION", "Run", "grid", "run", "execute", "SerialExecutor", "process_executor",
+__all__ = ["HARNESS_VERSION", "OPTIMIZERS", "Run", "grid", "run", "execute", "SerialExecutor", "process_executor",
            "RunCache", "default_cache_dir", "default_threads", "stack_signature", "histories", "frame",
            "summary", "paired", "ratio", "best_lr", "by_lr", "comparison"]
 
 HARNESS_VERSION = 2
+
+OPTIMIZERS = ("sgd", "adam", "rmsprop", "schedulefree-sgd", "schedulefree-adamw")
+"""The optimizers a :class:`Run` can train with."""
 """Version of the training loop's arithmetic; part of every cache key. Bump it whenever a change to
 the harness (loop, evaluation, data pipeline, models) changes what a run computes."""
 
@@ -111,9 +114,17 @@ class Run:
         seed: fixes the initial weights and the batch order (the same for every schedule).
         budget: a :class:`~lrlib.train.Budget` or its name (default: :func:`~lrlib.train.get_budget`).
         epochs: default: the budget's.
-        optimizer: ``"sgd"`` or ``"adam"`` (AdamW).
-        momentum: SGD momentum, or AdamW's beta1.
-        weight_decay: L2 penalty (SGD) or decoupled weight decay (AdamW).
+        optimizer: one of :data:`OPTIMIZERS`: ``"sgd"`` (with momentum), ``"adam"`` (AdamW),
+            ``"rmsprop"``, or the schedule-free ``"schedulefree-sgd"`` / ``"schedulefree-adamw"``
+            of the ``schedulefree`` package (evaluated at their averaged weights).
+        momentum: SGD or RMSprop momentum, or AdamW's beta1.
+        weight_decay: L2 penalty (SGD, RMSprop) or decoupled weight decay (AdamW).
+        body_lr: the body's LR as a fraction of ``lr``: with a value other than 1 the classifier
+            head (the last layer) and the body form two parameter groups, and the one schedule
+            scales both (the LR recorded is the head's).
+        snapshots: optimizer steps (``1..steps``) after which the validation set is scored and
+            the softmax averaged over the snapshots so far (a snapshot ensemble): recorded in
+            :attr:`History.snapshots <lrlib.train.History.snapshots>`.
         momentum_schedule: optional absolute momentum per step, inside ``[0, 1)``.
         warmup: with a Plateau only, a warmup schedule multiplied in.
         device: default :func:`~lrlib.train.pick_device` (``$LRLIB_DEVICE``, else cuda, mps, cpu).
@@ -142,13 +153,15 @@ class Run:
     device: str
     precision: str
     threads: int | None
+    body_lr: float
+    snapshots: tuple[int, ...]
 
     def __init__(self, name: str | None = None, schedule: Schedule | Plateau | None = None, lr: float = 0.05,
                  seed: int = 0, budget: Budget | str | None = None, epochs: int | None = None,
                  optimizer: str = "sgd", momentum: float = 0.9, weight_decay: float = 5e-4,
                  momentum_schedule: Schedule | None = None, warmup: Schedule | None = None,
                  device: str | torch.device | None = None, precision: str | None = None,
-                 threads: int | None = None) -> None:
+                 threads: int | None = None, body_lr: float = 1.0, snapshots: Sequence[int] = ()) -> None:
         if schedule is not None and not isinstance(schedule, (Schedule, Plateau)):
             raise TypeError(f"schedule must be an lrlib Schedule, a Plateau or None, got {type(schedule).__name__}")
         if momentum_schedule is not None and not isinstance(momentum_schedule, Schedule):
@@ -171,14 +184,23 @@ class Run:
             "name": name or repr(schedule), "schedule": schedule,
             "lr": check_real("lr", lr, 0.0, None, lo_open=True), "seed": check_int("seed", seed, 0), "budget": b,
             "epochs": b.epochs if epochs is None else check_int("epochs", epochs, 1),
-            "optimizer": check_choice("optimizer", optimizer, ("sgd", "adam")),
+            "optimizer": check_choice("optimizer", optimizer, OPTIMIZERS),
             "momentum": check_real("momentum", momentum, 0.0, 1.0, hi_open=True),
             "weight_decay": check_real("weight_decay", weight_decay, 0.0, None),
             "momentum_schedule": momentum_schedule, "warmup": warmup, "device": str(dev),
             "precision": resolve_precision(dev, precision),
             "threads": (default_threads() if threads is None else check_int("threads", threads, 1))
             if dev.type == "cpu" else None,
+            "body_lr": check_real("body_lr", body_lr, 0.0, None, lo_open=True),
         }
+        epochs_ = values["epochs"]
+        total = b.steps_per_epoch * epochs_
+        if isinstance(snapshots, (str, bytes)) or not hasattr(snapshots, "__iter__"):
+            raise ValueError(f"snapshots must be a sequence of steps, got {snapshots!r}")
+        snaps = tuple(check_int(f"snapshots[{i}]", s, 1) for i, s in enumerate(snapshots))
+        if list(snaps) != sorted(set(snaps)) or (snaps and snaps[-1] > total):
+            raise ValueError(f"snapshots must be increasing steps within 1..{total}, got {snaps!r}")
+        values["snapshots"] = snaps
         for key, value in values.items():
             object.__setattr__(self, key, value)
 
@@ -213,10 +235,13 @@ class Run:
             "batch_size": b.batch_size, "epochs": self.epochs, "seed": self.seed,
             "schedule": _config_of("schedule", self.schedule), "lr": self.lr,
             "optimizer": {"name": self.optimizer, "momentum": self.momentum, "weight_decay": self.weight_decay,
-                          "momentum_schedule": _config_of("momentum_schedule", self.momentum_schedule)},
+                          "momentum_schedule": _config_of("momentum_schedule", self.momentum_schedule),
+                          # only when used, so runs without them keep their cache keys
+                          **({"body_lr": self.body_lr} if self.body_lr != 1.0 else {})},
             "warmup": _config_of("warmup", self.warmup),
             "device": torch.device(self.device).type, "precision": self.precision,
             "channels_last": self.channels_last, "threads": self.threads,
+            **({"snapshots": list(self.snapshots)} if self.snapshots else {}),
         }
 
     def key(self) -> str:
@@ -297,8 +322,10 @@ def grid(recipes: Mapping[str, Schedule | Plateau | Mapping[str, Any] | None], l
 
 def stack_signature(run: Run) -> tuple[Any, ...] | None:
     """What runs must share to be trained together by :func:`lrlib.train.fit_stacked`, or ``None``
-    if this run cannot be stacked (a Plateau, a warmup or a non-SGD optimizer)."""
-    if isinstance(run.schedule, Plateau) or run.warmup is not None or run.optimizer != "sgd":
+    if this run cannot be stacked (a Plateau, a warmup, a non-SGD optimizer, two LR groups or
+    snapshots)."""
+    if (isinstance(run.schedule, Plateau) or run.warmup is not None or run.optimizer != "sgd"
+            or run.body_lr != 1.0 or run.snapshots):
         return None
     b = run.budget
     return (b.dataset, b.n_train, b.n_val, b.batch_size, b.width, b.augment, run.epochs, run.device,

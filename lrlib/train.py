@@ -34,7 +34,7 @@ from .scheduler import PlateauLR, ScheduledLR, set_momentum
 if TYPE_CHECKING:  # pragma: no cover
     from .runner import Run
 
-__all__ = ["Budget", "BUDGETS", "get_budget", "pick_device", "resolve_precision", "cpu_has_bf16", "uses_channels_last",
+__all__ = ["Budget", "BUDGETS", "get_budget", "make_optimizer", "pick_device", "resolve_precision", "cpu_has_bf16", "uses_channels_last",
            "History", "train", "fit", "fit_stacked", "run_grid",
            "Stats", "Ratio", "stats", "ratio_stats", "summarize", "paired_difference", "verdict", "compare",
            "Table", "results_table", "METRICS"]
@@ -257,6 +257,10 @@ class History:
     * ``stalled``: the run finished with finite losses but did not learn: the final full-pass
       training loss is not below the mean batch loss of the first epoch, or the final validation
       accuracy is at most 1.5 times chance (15% with 10 classes).
+
+    ``snapshots`` (runs with :attr:`Run.snapshots <lrlib.runner.Run>`): one dict per snapshot step
+    with ``step``, the model's own ``val_loss``/``val_acc`` there, and ``ensemble_val_loss``/
+    ``ensemble_val_acc`` of the softmax averaged over this and every earlier snapshot.
     """
 
     name: str
@@ -275,6 +279,7 @@ class History:
     full_train_loss: float | None = None
     full_train_acc: float | None = None
     num_classes: int = 10
+    snapshots: list[dict[str, float]] = field(default_factory=list)
 
     @property
     def chance(self) -> float:
@@ -389,6 +394,84 @@ def _meta(run: Run, **extra: Any) -> dict[str, Any]:
             "threads": run.threads, **extra}
 
 
+def make_optimizer(run: Run, model: torch.nn.Module) -> torch.optim.Optimizer:
+    """The optimizer ``run`` names, over ``model``'s parameters at LR ``run.lr``.
+
+    With ``run.body_lr != 1`` the last layer (the classifier head) is the first parameter group, at
+    ``run.lr``, and every other parameter the second, at ``run.lr * run.body_lr``.
+    """
+    params: Any = list(model.parameters())
+    if run.body_lr != 1.0:
+        head = {id(p) for p in list(model.children())[-1].parameters()}
+        params = [{"params": [p for p in params if id(p) in head], "lr": run.lr},
+                  {"params": [p for p in params if id(p) not in head], "lr": run.lr * run.body_lr}]
+    kw: dict[str, Any] = {"lr": run.lr, "weight_decay": run.weight_decay}
+    if run.optimizer == "sgd":
+        return torch.optim.SGD(params, momentum=run.momentum, **kw)
+    if run.optimizer == "adam":
+        return torch.optim.AdamW(params, betas=(run.momentum, 0.999), **kw)
+    if run.optimizer == "rmsprop":
+        return torch.optim.RMSprop(params, momentum=run.momentum, **kw)
+    try:
+        import schedulefree
+    except ImportError as e:  # pragma: no cover - listed in requirements.txt
+        raise ImportError(f"optimizer {run.optimizer!r} needs the schedulefree package "
+                          "(pip install schedulefree)") from e
+    if run.optimizer == "schedulefree-sgd":
+        opt = schedulefree.SGDScheduleFree(params, momentum=run.momentum, **kw)
+    else:
+        opt = schedulefree.AdamWScheduleFree(params, betas=(run.momentum, 0.999), **kw)
+    opt.train()
+    return opt
+
+
+def _recalibrate_batch_norm(model: torch.nn.Module, x: torch.Tensor, batch: int, autocast: Any,
+                            batches: int = 50) -> None:
+    """Recompute batch-norm running statistics for the current weights (a cumulative average over
+    the first ``batches`` training batches); nothing happens for a model without batch norm."""
+    norms = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    if not norms:
+        return
+    saved = [m.momentum for m in norms]
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None
+    model.train()
+    with torch.no_grad(), autocast():
+        for i in range(0, min(len(x), batches * batch), batch):
+            model(x[i:i + batch])
+    for m, mom in zip(norms, saved):
+        m.momentum = mom
+
+
+def _snapshot(hist: History, step: int, model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor,
+              autocast: Any, ensemble: torch.Tensor | None) -> torch.Tensor:
+    """Score the model on the validation set at ``step``, alone and averaged (softmax) with the
+    earlier snapshots; append both to ``hist.snapshots`` and return the running sum of softmaxes."""
+    model.eval()
+    with torch.no_grad():
+        probs = torch.cat([torch.softmax(_forward(model, x[i:i + 1000], autocast).float(), 1).double()
+                           for i in range(0, len(y), 1000)])
+    model.train()
+    total = probs if ensemble is None else ensemble + probs
+    k = len(hist.snapshots) + 1
+
+    def score(p: torch.Tensor) -> tuple[float, float]:
+        nll = -torch.log(p.gather(1, y.view(-1, 1)).clamp_min(1e-12)).mean()
+        return float(nll), float((p.argmax(1) == y).double().mean())
+
+    loss, acc = score(probs)
+    eloss, eacc = score(total / k)
+    hist.snapshots.append({"step": step, "val_loss": loss, "val_acc": acc,
+                           "ensemble_val_loss": eloss, "ensemble_val_acc": eacc})
+    return total
+
+
+def _forward(model: torch.nn.Module, x: torch.Tensor, autocast: Any) -> torch.Tensor:
+    with autocast():
+        return model(x)
+
+
 # --------------------------------------------------------------------------- one run
 def fit(run: Run, progress: Any = None) -> History:
     """Train ``run`` (a :class:`lrlib.runner.Run`) once and return its :class:`History`.
@@ -405,12 +488,8 @@ def fit(run: Run, progress: Any = None) -> History:
         model = make_model(budget.dataset, budget.width).to(dev)
         if run.channels_last:
             model = model.to(memory_format=torch.channels_last)
-        if run.optimizer == "sgd":
-            opt: torch.optim.Optimizer = torch.optim.SGD(model.parameters(), lr=run.lr, momentum=run.momentum,
-                                                         weight_decay=run.weight_decay)
-        else:
-            opt = torch.optim.AdamW(model.parameters(), lr=run.lr, betas=(run.momentum, 0.999),
-                                    weight_decay=run.weight_decay)
+        opt = make_optimizer(run, model)
+        free = run.optimizer.startswith("schedulefree")
         mom = run.momentum_schedule
         if isinstance(run.schedule, Plateau):
             sched: Any = PlateauLR(opt, run.schedule, warmup=run.warmup)
@@ -426,6 +505,22 @@ def fit(run: Run, progress: Any = None) -> History:
         group = opt.param_groups[0]
         mkey = "betas" if "betas" in group else "momentum"
         step = 0
+        snaps = set(run.snapshots)
+        ensemble: torch.Tensor | None = None
+
+        @contextlib.contextmanager
+        def evaluating() -> Iterator[None]:
+            """The weights to evaluate: a schedule-free optimizer's averaged sequence (with the
+            batch-norm statistics recomputed for them), the trained weights otherwise."""
+            if free:
+                opt.eval()
+                _recalibrate_batch_norm(model, data.x_train, bs, autocast)
+            try:
+                yield
+            finally:
+                if free:
+                    opt.train()
+
         start = time.perf_counter()
         for _ in range(run.epochs):
             perm = torch.randperm(n, generator=order).to(dev)
@@ -447,6 +542,9 @@ def fit(run: Run, progress: Any = None) -> History:
                 step += 1
                 if mom is not None:
                     set_momentum(opt, mom(step))
+                if step in snaps:
+                    with evaluating():
+                        ensemble = _snapshot(hist, step, model, data.x_val, data.y_val, autocast, ensemble)
                 losses.append(loss.detach())
                 correct += (out.argmax(1) == yb).sum()
             step_losses = torch.stack(losses).tolist()
@@ -455,7 +553,8 @@ def fit(run: Run, progress: Any = None) -> History:
             if not math.isfinite(epoch_loss):
                 hist.diverged = True
                 break
-            val_loss, val_acc = _evaluate(model, data.x_val, data.y_val, autocast)
+            with evaluating():
+                val_loss, val_acc = _evaluate(model, data.x_val, data.y_val, autocast)
             hist.epoch_train_loss.append(epoch_loss)
             hist.epoch_train_acc.append(int(correct) / (budget.steps_per_epoch * bs))
             hist.epoch_val_loss.append(val_loss)
@@ -465,7 +564,9 @@ def fit(run: Run, progress: Any = None) -> History:
             if progress is not None:
                 progress.update(1)
         if not hist.diverged:
-            hist.full_train_loss, hist.full_train_acc = _evaluate(model, data.x_train, data.y_train, autocast)
+            with evaluating():
+                hist.full_train_loss, hist.full_train_acc = _evaluate(model, data.x_train, data.y_train,
+                                                                      autocast)
             if not math.isfinite(hist.full_train_loss):
                 hist.diverged = True
         hist.wall_time = time.perf_counter() - start
