@@ -151,6 +151,7 @@ def test_every_page_in_a_real_browser(built_book, server):
         page.on("requestfailed", lambda r: errors.append(f"request failed: {r.url}"))
         page.on("response", lambda r: errors.append(f"HTTP {r.status}: {r.url}") if r.status >= 400 else None)
         links: dict[str, set[str]] = {}
+        explorers = 0
         for name in pages:
             errors.clear()
             page.goto(f"{server}/{name}", wait_until="load")
@@ -166,7 +167,14 @@ def test_every_page_in_a_real_browser(built_book, server):
             links[name] = {h for h in hrefs if h.startswith(server)}
             if name == "book/cosine.html":
                 page.screenshot(path=str(shots / "cosine.png"), full_page=True)
+            for fig in page.evaluate(EXPLORE_JS):
+                explorers += 1
+                problems += [f"{name}: {p}" for p in _explorer_problems(fig)]
+            if page.locator(".lrlib-explorer").count():
+                page.locator(".lrlib-explorer").first.scroll_into_view_if_needed()
+                page.locator(".lrlib-explorer").first.screenshot(path=str(shots / f"explorer-{name[5:-5]}.png"))
         browser.close()
+    assert explorers >= 6, f"only {explorers} interactive figures in the book"
     ids_cache: dict[pathlib.Path, set[str]] = {}
     for name, hrefs in links.items():
         for href in hrefs:
@@ -184,6 +192,72 @@ def test_every_page_in_a_real_browser(built_book, server):
                     problems.append(f"{name}: link to a missing anchor {href}")
     assert not problems, "\n".join(sorted(set(problems))[:40])
     assert (shots / "cosine.png").stat().st_size > 10_000
+
+
+# For every interactive figure of a page: its data, then for the first and the last slider position
+# (set as a reader would, with an input event) the curve read back from the SVG's pixels, and the
+# hover readout at a point a third of the way along.
+EXPLORE_JS = """
+() => Array.from(document.querySelectorAll('.lrlib-explorer')).map(root => {
+  const out = {id: root.id, ready: root.dataset.ready === '1',
+               data: JSON.parse(root.querySelector('script.lrlib-explorer-data').textContent),
+               box: Object.assign({}, root.dataset), drawn: {}, readout: null};
+  const slider = root.querySelector('input.lrlib-slider');
+  if (!out.ready || !slider) return out;
+  for (const k of [0, Number(slider.max)]) {
+    slider.value = k;
+    slider.dispatchEvent(new Event('input', {bubbles: true}));
+    out.drawn[k] = {index: root.dataset.index, value: root.querySelector('output.lrlib-value').textContent,
+                    points: root.querySelector('polyline.lrlib-curve').getAttribute('points')};
+  }
+  const svg = root.querySelector('svg'), r = svg.getBoundingClientRect();
+  const x0 = Number(root.dataset.px0), x1 = Number(root.dataset.px1);
+  const x = r.left + (x0 + (x1 - x0) / 3) / 640 * r.width;
+  svg.dispatchEvent(new PointerEvent('pointermove', {clientX: x, clientY: r.top + r.height / 2}));
+  out.readout = root.querySelector('text.lrlib-readout').textContent;
+  return out;
+})
+"""
+
+
+def _explorer_problems(fig: dict) -> list[str]:
+    """What is wrong with one interactive figure: its data must be lrlib's schedules evaluated at
+    its steps, and the curve drawn for each slider position must be that data, read off the pixels
+    (to half a pixel)."""
+    import math
+
+    import lrlib
+
+    d, box, out = fig["data"], fig["box"], []
+    if not fig["ready"]:
+        return [f"{fig['id']} was not drawn"]
+    steps = d["steps"]
+    for cfg, curve in zip(d["configs"], d["curves"]):
+        s = lrlib.from_config(cfg)
+        if any(not math.isclose(d["base_lr"] * s(t), y, rel_tol=1e-12, abs_tol=1e-15) for t, y in zip(steps, curve)):
+            out.append(f"{fig['id']}: data differ from lrlib's {cfg.get('name')}")
+    f = {k: float(v) for k, v in box.items() if k in ("x0", "x1", "y0", "y1", "px0", "px1", "py0", "py1")}
+    log = box.get("log") == "1"
+    tr = (lambda v: math.log10(v)) if log else (lambda v: v)
+    for k, drawn in fig["drawn"].items():
+        k = int(k)
+        if drawn["index"] != str(k) or drawn["value"] != f"= {d['values'][k]}":
+            out.append(f"{fig['id']}: the slider did not move to position {k}")
+            continue
+        pts = [tuple(map(float, p.split(","))) for p in drawn["points"].split()]
+        if len(pts) != len(steps):
+            out.append(f"{fig['id']}: {len(pts)} points drawn for {len(steps)} steps")
+            continue
+        yscale = (f["py1"] - f["py0"]) / (tr(f["y1"]) - tr(f["y0"]))
+        xscale = (f["px1"] - f["px0"]) / (f["x1"] - f["x0"])
+        for t, y, (px, py) in zip(steps, d["curves"][k], pts):
+            want = (f["px0"] + (t - f["x0"]) * xscale, f["py0"] + (tr(y) - tr(f["y0"])) * yscale)
+            if abs(px - want[0]) > 0.5 or abs(py - want[1]) > 0.5:
+                out.append(f"{fig['id']}: position {k} draws step {t} at {px, py}, not {want}")
+                break
+    if not fig["readout"] or not fig["readout"].startswith("step "):
+        out.append(f"{fig['id']}: hovering shows {fig['readout']!r}")
+    return out
 
 
 def test_repository_settings_live_in_one_place():
