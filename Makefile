@@ -26,7 +26,7 @@ book: venv
 	if [ "$$(cat _build/.budget 2>/dev/null)" != "$$budget" ]; then rm -rf _build/.jupyter_cache _build/html _build/jupyter_execute; fi; \
 	mkdir -p _build && echo $$budget > _build/.budget; \
 	echo "building the book at LRLIB_BUDGET=$$budget"; \
-	LRLIB_PROGRESS=0 LRLIB_THREADS=$${LRLIB_THREADS:-1} LRLIB_WORKERS=$${LRLIB_WORKERS:-2} \
+	LRLIB_PROGRESS=0 LRLIB_THREADS=$${LRLIB_THREADS:-1} LRLIB_WORKERS=$${LRLIB_WORKERS:-2} KERAS_BACKEND=$${KERAS_BACKEND:-torch} \
 		$(BIN)/jupyter-book build . -W --keep-going
 	@echo "open _build/html/index.html"
 

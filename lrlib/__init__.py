@@ -1,6 +1,9 @@
-"""lrlib: small, closed-form learning-rate schedules for PyTorch.
+"""lrlib: small, closed-form learning-rate schedules for PyTorch, Keras and JAX.
 
-The core (this package's top level) imports torch and the standard library only::
+The schedules, their composition and the reduce-on-plateau state machine import
+the standard library only, so ``import lrlib`` needs no framework. The PyTorch
+adapters (:class:`ScheduledLR`, :class:`PlateauLR`, :func:`set_momentum`) load
+torch the first time one of them is used::
 
     import torch, lrlib
     opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
@@ -8,9 +11,14 @@ The core (this package's top level) imports torch and the standard library only:
     for batch in data:
         ...; opt.step(); sched.step()
 
-The book's training harness lives in submodules that are imported on demand:
-``lrlib.data``, ``lrlib.models``, ``lrlib.train``, ``lrlib.plots``.
+The same schedule drives Keras 3 through :class:`lrlib.keras.KerasSchedule` and
+optax through :func:`lrlib.optax.schedule`. The book's training harness lives in
+submodules that are imported on demand: ``lrlib.data``, ``lrlib.models``,
+``lrlib.train``, ``lrlib.plots``.
 """
+from importlib.util import find_spec as _find_spec
+from typing import TYPE_CHECKING as _TYPE_CHECKING
+
 from .compose import WSD, Cooldown, Join, PiecewiseLinear, Warmup, anytime_cooldown
 from .plateau import Plateau, PlateauState
 from .schedules import (
@@ -30,9 +38,13 @@ from .schedules import (
     StepDecay,
 )
 from ._checks import from_config
-from .scheduler import PlateauLR, ScheduledLR, set_momentum
+
+if _TYPE_CHECKING:  # for type checkers and IDEs; at run time they load on first use
+    from .scheduler import PlateauLR, ScheduledLR, set_momentum
 
 __version__ = "0.2.0"
+
+_TORCH_ADAPTERS = ("ScheduledLR", "PlateauLR", "set_momentum")
 
 __all__ = [
     "Schedule", "from_config",
@@ -43,6 +55,28 @@ __all__ = [
     "Join", "Warmup", "PiecewiseLinear", "Cooldown", "WSD", "anytime_cooldown",
     # metric-driven
     "Plateau", "PlateauState",
-    # PyTorch adapters
-    "ScheduledLR", "PlateauLR", "set_momentum",
+    # PyTorch adapters (loaded on first use; listed only where torch is installed)
+    *(_TORCH_ADAPTERS if _find_spec("torch") is not None else ()),
 ]
+
+
+def __getattr__(name: str):
+    """Load the PyTorch adapters on first use (PEP 562): ``import lrlib`` never imports torch."""
+    if name in _TORCH_ADAPTERS:
+        try:
+            from . import scheduler
+        except ModuleNotFoundError as e:
+            if (e.name or "").split(".")[0] != "torch":
+                raise
+            raise ModuleNotFoundError(
+                f"lrlib.{name} drives a torch.optim optimizer and needs PyTorch, which is not "
+                "installed: pip install 'lrlib[torch]' (the schedules themselves need nothing)",
+                name="torch") from e
+        value = getattr(scheduler, name)
+        globals()[name] = value  # later look-ups skip this function
+        return value
+    raise AttributeError(f"module 'lrlib' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_TORCH_ADAPTERS))

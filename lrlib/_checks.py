@@ -2,10 +2,12 @@
 the config registry. Only the standard library is imported.
 
 Every check raises ``ValueError`` naming the parameter and the allowed range. numpy
-scalars and 0-d torch tensors are numbers here: :func:`plain` turns them (and arrays,
-lists, tuples of them) into plain Python values, so a schedule built from numpy inputs
-stores ``int``/``float``/``tuple`` and its checkpoint loads with
-``torch.load(weights_only=True)``.
+scalars and 0-d torch (or jax) tensors are numbers here: :func:`plain` turns them (and
+arrays, lists, tuples of them) into plain Python values, so a schedule built from numpy
+inputs stores ``int``/``float``/``tuple`` and its checkpoint loads with
+``torch.load(weights_only=True)``. They are recognised by duck typing (the ``numbers``
+ABCs, which numpy registers with, then ``ndim`` with ``item()``/``tolist()``), so
+neither numpy nor torch is ever imported here.
 """
 from __future__ import annotations
 
