@@ -30,7 +30,7 @@ from .train import Budget, Ratio, Stats, get_budget
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-__all__ = ["Tuned", "tune", "resolve", "families", "FAMILIES"]
+__all__ = ["Tuned", "tune", "merge", "resolve", "families", "FAMILIES"]
 
 Recipe = Any
 
@@ -168,7 +168,8 @@ def tune(recipes: Mapping[str, Recipe], *, budget: Budget | str | None = None, b
         recipes: ``{name: recipe}`` (see the module docstring); include the baseline.
         budget: a :class:`~lrlib.train.Budget` or its name (default: this machine's).
         baseline: the recipe the others are compared with (``None``: no baseline).
-        lrs: the peak-LR grid (default: the budget's ``lrs``).
+        lrs: the peak-LR grid (default: the budget's ``lrs``). A dict recipe may carry its own
+            grid as ``"lrs"`` (another optimizer's range, say), which it is swept over instead.
         sweep_seeds: the seeds that choose the LRs (default: the budget's ``sweep_seeds``).
         seeds: the seeds that judge (default: the budget's ``seeds``).
         select: the metric whose mean over the sweep seeds picks each LR (lower is better for
@@ -191,8 +192,19 @@ def tune(recipes: Mapping[str, Recipe], *, budget: Budget | str | None = None, b
     if epochs is not None:
         common["epochs"] = epochs
     grid_lrs = list(b.lrs if lrs is None else lrs)
-    sweep = runner.run(runner.grid(resolved, lrs=grid_lrs, seeds=b.sweep_seeds if sweep_seeds is None
-                                   else sweep_seeds, budget=b, **common), executor=executor)
+    grids: dict[str, list[float]] = {}
+    for name, r in list(resolved.items()):
+        if isinstance(r, Mapping) and "lrs" in r:
+            own = r["lrs"]
+            if isinstance(own, (str, bytes)) or not hasattr(own, "__iter__") or not list(own):
+                raise ValueError(f"recipes[{name!r}]['lrs'] must be a non-empty sequence of peak LRs, got {own!r}")
+            grids[name] = list(own)
+            resolved[name] = {k: v for k, v in r.items() if k != "lrs"}
+    sweep_runs = []
+    for name, r in resolved.items():
+        sweep_runs += runner.grid({name: r}, lrs=grids.get(name, grid_lrs),
+                                  seeds=b.sweep_seeds if sweep_seeds is None else sweep_seeds, budget=b, **common)
+    sweep = runner.run(sweep_runs, executor=executor)
     chosen = runner.best_lr(sweep, select)
     best = {name: float(chosen.loc[chosen["name"] == name, "lr"].iloc[0]) for name in resolved}
     judged = []
@@ -208,3 +220,35 @@ def tune(recipes: Mapping[str, Recipe], *, budget: Budget | str | None = None, b
     return Tuned(sweep=sweep, best=best, final=final, baseline=baseline, confidence=confidence,
                  select=select, budget=b, comparisons=n_comp)
 
+
+
+def merge(*parts: Tuned, baseline: str | None = None, comparisons: int | None = None) -> Tuned:
+    """One study from several :func:`tune` results (other run lengths' or optimizers' studies,
+    say), so a chapter gets one table and one Bonferroni level over all its comparisons.
+
+    Args:
+        parts: studies of the same budget and selection metric, with distinct recipe names.
+        baseline: the recipe the others are compared with (default: the first part's).
+        comparisons: how many comparisons the chapter makes across the merged studies (default:
+            one per recipe other than the baseline).
+    """
+    import pandas as pd
+
+    if not parts or not all(isinstance(p, Tuned) for p in parts):
+        raise ValueError("parts must be one or more Tuned studies")
+    first = parts[0]
+    for p in parts[1:]:
+        if p.budget != first.budget or p.select != first.select:
+            raise ValueError("parts must share their budget and selection metric")
+    names = [n for p in parts for n in p.names]
+    if len(set(names)) != len(names):
+        raise ValueError(f"parts must have distinct recipe names, got {names}")
+    base = first.baseline if baseline is None else baseline
+    if base is not None and base not in names:
+        raise ValueError(f"baseline must be one of the recipes {names}, got {base!r}")
+    n_comp = (len(names) - (base is not None)) if comparisons is None else comparisons
+    return Tuned(sweep=pd.concat([p.sweep for p in parts], ignore_index=True),
+                 best={n: v for p in parts for n, v in p.best.items()},
+                 final=pd.concat([p.final for p in parts], ignore_index=True), baseline=base,
+                 confidence=family_confidence(max(1, n_comp)), select=first.select, budget=first.budget,
+                 comparisons=n_comp)

@@ -57,3 +57,20 @@ def test_bad_arguments():
         study.tune({"cosine": lrlib.Cosine(10)}, budget="smoke")
     with pytest.raises(ValueError, match="recipes"):
         study.tune({}, budget="smoke")
+
+
+def test_a_recipe_can_carry_its_own_lr_grid_and_studies_merge(tuned):
+    adam = study.tune({"adam": {"schedule": lambda total: lrlib.Cosine(total), "optimizer": "adam",
+                                "lrs": [1e-3, 3e-3]}}, budget="smoke", baseline=None)
+    assert sorted(adam.sweep["lr"].unique()) == [1e-3, 3e-3] and adam.best["adam"] in (1e-3, 3e-3)
+    both = study.merge(tuned, adam, comparisons=3)
+    assert both.names == ["constant", "cosine", "step", "adam"] and both.baseline == "constant"
+    assert both.confidence == pytest.approx(1 - 0.05 / 3)
+    d = both.diff("adam")
+    assert d.n == len(both.budget.seeds)
+    with pytest.raises(ValueError, match="distinct"):
+        study.merge(tuned, tuned)
+    with pytest.raises(ValueError, match="baseline"):
+        study.merge(adam, baseline="nope")
+    with pytest.raises(ValueError, match="lrs"):
+        study.tune({"x": {"schedule": None, "lrs": []}}, budget="smoke", baseline=None)
