@@ -19,7 +19,8 @@ from __future__ import annotations
 import math
 from typing import Any, Iterable
 
-__all__ = ["difference", "ratio", "tally", "listing", "flags", "plural", "signed", "family_confidence", "interval_label"]
+__all__ = ["difference", "ratio", "tally", "listing", "flags", "plural", "signed", "family_confidence", "interval_label",
+           "versus"]
 
 
 def _num(x: float, digits: int, sign: bool = False) -> str:
@@ -178,3 +179,14 @@ def tally(results: Iterable[Any], *, higher_is_better: bool = True, null: float 
             parts.append(f"{plural(n, noun, nouns) if first else n} {word}")
             first = False
     return ", ".join(parts)
+
+
+def versus(study: Any, a: str, b: str | None = None, *, confidence: float | None = None,
+           what: str = "") -> tuple[str, str]:
+    """The two phrases a chapter quotes for recipe ``a`` of a :class:`~lrlib.study.Tuned` study
+    against ``b`` (default: the study's baseline): the paired accuracy difference
+    (:func:`difference`) and the ratio of final-weight training losses (:func:`ratio`), at the
+    study's interval level unless ``confidence`` is given; ``what`` is passed to :func:`ratio`."""
+    c = study.confidence if confidence is None else confidence
+    return (difference(study.diff(a, b), confidence=c),
+            ratio(study.ratio(a, b), what=what, confidence=c))

@@ -7,7 +7,7 @@ import math
 import pytest
 
 from lrlib import report
-from lrlib.train import Ratio, stats
+from lrlib.train import Ratio, ratio_stats, stats
 
 
 def _ratio(values):
@@ -81,3 +81,21 @@ def test_flags_names_the_runs_that_went_wrong():
                        "diverged": [False, False, False, False], "stalled": [True, False, False, False]})
     assert report.flags(df) == "In the sweep, 1 of the 3 \u201cc\u201d runs at 0.2 stalled."
     assert report.flags(df.assign(stalled=False)) == "No run diverged or stalled."
+
+
+def test_versus_quotes_a_study_at_its_own_interval_level():
+    class Study:  # the two methods and the level report.versus reads from a lrlib.study.Tuned
+        confidence = 0.99
+
+        def diff(self, a, b=None):
+            assert (a, b) == ("cosine", None)
+            return stats([0.004, 0.006, 0.005, 0.005], confidence=self.confidence)
+
+        def ratio(self, a, b=None):
+            return ratio_stats([0.5, 0.45, 0.55, 0.5], [1.0, 1.0, 1.0, 1.0], confidence=self.confidence)
+
+    acc, loss = report.versus(Study(), "cosine", what="training loss")
+    assert acc.startswith("0.5 points higher") and "99% CI" in acc
+    assert loss.startswith("2.01 times lower training loss (99% CI")  # geometric mean
+    acc95, _ = report.versus(Study(), "cosine", confidence=0.95)
+    assert "95% CI" in acc95
