@@ -70,7 +70,7 @@ def _label(value: Any) -> str:
 def explore(make: Callable[[Any], Schedule], values: Sequence[Any], *, param: str, steps: int,
             initial: Any = None, base_lr: float = 1.0, steps_per_epoch: int | None = None,
             title: str | None = None, fixed: Mapping[str, Schedule] | None = None, log: bool = False,
-            points: int = 600) -> Explorer:
+            points: int = 600, x: str = "step") -> Explorer:
     """A figure of ``base_lr * make(v)(t)`` with a slider over ``v`` in ``values``.
 
     Args:
@@ -85,12 +85,16 @@ def explore(make: Callable[[Any], Schedule], values: Sequence[Any], *, param: st
         fixed: other schedules drawn as thin grey references that do not move with the slider.
         log: a logarithmic LR axis (every value must be positive).
         points: at most this many sampled steps per curve (see :func:`sample_steps`).
+        x: what the schedule's argument counts (``"step"``: optimizer steps; ``"evaluation"`` for
+            a plateau rule's scale after each evaluation), for the axis and the hover readout.
     """
     values = list(values)
     if len(values) < 2:
         raise ValueError(f"values must hold at least two slider positions, got {values!r}")
     if not isinstance(param, str) or not param:
         raise ValueError(f"param must be a non-empty string, got {param!r}")
+    if not isinstance(x, str) or not x:
+        raise ValueError(f"x must be a non-empty string, got {x!r}")
     if initial is None:
         initial = values[0]
     if initial not in values:
@@ -114,6 +118,7 @@ def explore(make: Callable[[Any], Schedule], values: Sequence[Any], *, param: st
         "steps": ts, "curves": curves, "configs": [s.to_config() for s in schedules],
         "fixed": refs, "base_lr": base_lr, "steps_per_epoch": spe, "log": bool(log),
         "ylabel": "learning rate" if base_lr != 1.0 else "LR factor",
+        "x": x, "xlabel": "optimizer step" if x == "step" else x,
     })
 
 
@@ -177,7 +182,7 @@ SCRIPT = r"""
       el("line", {x1: px(v), x2: px(v), y1: T, y2: H - B}, g);
       el("text", {x: px(v), y: H - B + 15, "text-anchor": "middle", fill: "#444"}, svg).textContent = fmt(v);
     });
-    el("text", {x: (L + W - R) / 2, y: H - 6, "text-anchor": "middle", fill: "#222"}, svg).textContent = "optimizer step";
+    el("text", {x: (L + W - R) / 2, y: H - 6, "text-anchor": "middle", fill: "#222"}, svg).textContent = d.xlabel;
     el("text", {x: 14, y: (T + H - B) / 2, "text-anchor": "middle", fill: "#222",
                 transform: "rotate(-90 14 " + (T + H - B) / 2 + ")"}, svg).textContent = d.ylabel;
     function points(c) { return xs.map(function (x, i) { return px(x).toFixed(2) + "," + py(c[i]).toFixed(2); }).join(" "); }
@@ -203,7 +208,7 @@ SCRIPT = r"""
     var k = d.initial, hover = -1;
     function say(i) {
       var e = d.steps_per_epoch ? " (epoch " + (xs[i] / d.steps_per_epoch).toFixed(2) + ")" : "";
-      readout.textContent = "step " + xs[i] + e + ": " + (d.base_lr !== 1 ? "LR " : "factor ") + fmt(d.curves[k][i]);
+      readout.textContent = d.x + " " + xs[i] + e + ": " + (d.base_lr !== 1 ? "LR " : "factor ") + fmt(d.curves[k][i]);
     }
     function draw() {
       line.setAttribute("points", points(d.curves[k]));

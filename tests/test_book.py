@@ -255,7 +255,7 @@ def _explorer_problems(fig: dict) -> list[str]:
             if abs(px - want[0]) > 0.5 or abs(py - want[1]) > 0.5:
                 out.append(f"{fig['id']}: position {k} draws step {t} at {px, py}, not {want}")
                 break
-    if not fig["readout"] or not fig["readout"].startswith("step "):
+    if not fig["readout"] or not fig["readout"].startswith(f"{d['x']} "):
         out.append(f"{fig['id']}: hovering shows {fig['readout']!r}")
     return out
 
