@@ -847,12 +847,27 @@ class Ratio:
         return self.mean * math.exp(self.ci) if math.isfinite(self.ci) else math.nan
 
     def format(self, digits: int = 2) -> str:
-        """``"×0.62 [0.55, 0.70]"``, or just ``"×0.62"`` with one seed."""
+        """``"×0.62 [0.55, 0.70]"``, or just ``"×0.62"`` with one seed. Between 0.1 and 10 a number
+        gets ``digits`` decimals; further from 1 it keeps ``digits`` significant figures
+        (``"×0.0042 [0.00070, 0.025]"``, ``"×239 [40, 1431]"``), so no ratio prints as 0.00."""
         if not (math.isfinite(self.mean) and self.mean > 0):
             return "not finite (a run diverged)"
         if math.isnan(self.ci):
-            return f"×{self.mean:.{digits}f}"
-        return f"×{self.mean:.{digits}f} [{self.lo:.{digits}f}, {self.hi:.{digits}f}]"
+            return f"×{_ratio_text(self.mean, digits)}"
+        return (f"×{_ratio_text(self.mean, digits)} [{_ratio_text(self.lo, digits)}, "
+                f"{_ratio_text(self.hi, digits)}]")
+
+
+def _ratio_text(x: float, digits: int) -> str:
+    """A positive ratio for a table: ``digits`` decimals in [0.1, 10), else ``digits``
+    significant figures (whole numbers from 10**digits up)."""
+    if not math.isfinite(x) or x <= 0:
+        return f"{x:g}"
+    if 0.1 <= x < 10:
+        return f"{x:.{digits}f}"
+    if x >= 10:
+        return f"{x:.{max(0, digits - int(math.floor(math.log10(x))))}f}"
+    return f"{x:.{digits}g}" if x >= 1e-4 else f"{x:.{digits}e}"
 
 
 def verdict(d: Stats | Ratio, higher_is_better: bool = True) -> str:

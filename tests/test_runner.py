@@ -341,6 +341,10 @@ def test_summary_paired_and_ratio():
     q = runner.ratio(df, "a", "b", "train_loss")  # every seed halves the loss
     assert q.mean == pytest.approx(0.5) and q.lo == pytest.approx(0.5) and q.hi == pytest.approx(0.5)
     assert q.format() == "×0.50 [0.50, 0.50]"
+    # ratios far from 1 keep significant figures instead of printing as 0.00
+    tiny = runner.ratio(_frame([0.9] * 3, [0.9] * 3, [0.001, 0.001, 0.001], [0.239, 0.239, 0.239]), "a", "b")
+    assert tiny.format() == "×0.0042 [0.0042, 0.0042]"
+    assert train.Ratio(239.4, 0.0, 3, (239.4,) * 3).format() == "×239 [239, 239]"
     assert train.verdict(q, higher_is_better=False) == "better by more than seed noise"
     skewed = runner.ratio(_frame([0.9] * 3, [0.9] * 3, [0.1, 0.2, 5.0], [0.2, 0.2, 0.2]), "a", "b")
     assert skewed.lo < 1 < skewed.hi and train.verdict(skewed, False) == "within seed noise"
