@@ -20,7 +20,7 @@ import math
 from typing import Any, Iterable
 
 __all__ = ["difference", "ratio", "tally", "listing", "flags", "plural", "signed", "family_confidence", "interval_label",
-           "versus"]
+           "versus", "failed", "edge_failures"]
 
 
 def _num(x: float, digits: int, sign: bool = False) -> str:
@@ -190,3 +190,44 @@ def versus(study: Any, a: str, b: str | None = None, *, confidence: float | None
     c = study.confidence if confidence is None else confidence
     return (difference(study.diff(a, b), confidence=c),
             ratio(study.ratio(a, b), what=what, confidence=c))
+
+
+def failed(sweep: Any) -> str:
+    """The sweep runs that diverged or stalled, grouped by LR and by count:
+    ``"At 0.2, some sweep runs stalled: 1 of 3 for a and b; 2 of 3 for c."`` (one sentence per LR),
+    or ``"No sweep run diverged or stalled."``. ``sweep`` is a :func:`lrlib.runner.run` frame."""
+    out = []
+    for lr, g in sweep.groupby("lr"):
+        bad = g["diverged"] | g["stalled"]
+        if not bad.any():
+            continue
+        what = ("stalled" if not g["diverged"].any() else "diverged" if not g["stalled"].any()
+                else "diverged or stalled")
+        counts: dict[str, list[str]] = {}
+        for name, h in g[bad].groupby("name", sort=False):
+            counts.setdefault(f"{len(h)} of {int((g['name'] == name).sum())}", []).append(name)
+        out.append(f"At {lr:g}, some sweep runs {what}: "
+                   + "; ".join(f"{k} for {listing(v)}" for k, v in counts.items()) + ".")
+    return " ".join(out) or "No sweep run diverged or stalled."
+
+
+def edge_failures(sweep: Any, grid: Any) -> str:
+    """One sentence for the common case where runs failed at a single LR of the sweep:
+    ``"At 0.2, the top of the grid, 6 of the 15 sweep runs stalled; only “a” had none."`` (recipes
+    that lost every run there are named too); with failures at several LRs, :func:`flags`."""
+    bad = sweep[sweep["diverged"] | sweep["stalled"]]
+    lrs = sorted(bad["lr"].unique())
+    if len(lrs) != 1:
+        return flags(sweep)
+    at = sweep[sweep["lr"] == lrs[0]]
+    how = " or ".join(k for k in ("stalled", "diverged") if bad[k].any())
+    hit = bad.groupby("name").size()
+    size = at.groupby("name").size()
+    spared = [f"\u201c{n}\u201d" for n in size.index if n not in hit]
+    lost = [f"\u201c{n}\u201d" for n in hit.index if hit[n] == size[n]]
+    top = ", the top of the grid," if lrs[0] == max(grid) else ""
+    s = f"At {lrs[0]:g}{top} {len(bad)} of the {len(at)} sweep runs {how}"
+    s += f"; only {listing(spared)} had none" if spared else ", at least one for every recipe"
+    if lost:
+        s += f", and all {size.max()} for {listing(lost)}"
+    return s + "."

@@ -230,7 +230,7 @@ class Run:
         return {
             "harness": HARNESS_VERSION, "lrlib": lrlib.__version__, "torch": torch.__version__,
             "data": {"dataset": b.dataset, "n_train": b.n_train, "n_val": b.n_val, "split_seed": 0,
-                     "augment": b.augment},
+                     "augment": b.augment, **({"label_noise": b.label_noise} if b.label_noise else {})},
             "model": {"name": model_name(b.dataset), "width": b.width},
             "batch_size": b.batch_size, "epochs": self.epochs, "seed": self.seed,
             "schedule": _config_of("schedule", self.schedule), "lr": self.lr,
@@ -328,7 +328,7 @@ def stack_signature(run: Run) -> tuple[Any, ...] | None:
             or run.body_lr != 1.0 or run.snapshots):
         return None
     b = run.budget
-    return (b.dataset, b.n_train, b.n_val, b.batch_size, b.width, b.augment, run.epochs, run.device,
+    return (b.dataset, b.n_train, b.n_val, b.batch_size, b.width, b.augment, b.label_noise, run.epochs, run.device,
             run.precision, run.threads)
 
 

@@ -34,7 +34,7 @@ from .scheduler import PlateauLR, ScheduledLR, set_momentum
 if TYPE_CHECKING:  # pragma: no cover
     from .runner import Run
 
-__all__ = ["Budget", "BUDGETS", "get_budget", "make_optimizer", "pick_device", "resolve_precision", "cpu_has_bf16", "uses_channels_last",
+__all__ = ["Budget", "BUDGETS", "get_budget", "make_optimizer", "noisy_labels", "pick_device", "resolve_precision", "cpu_has_bf16", "uses_channels_last",
            "History", "train", "fit", "fit_stacked", "run_grid",
            "Stats", "Ratio", "stats", "ratio_stats", "summarize", "paired_difference", "verdict", "compare",
            "Table", "results_table", "METRICS"]
@@ -51,6 +51,10 @@ class Budget:
 
     ``augment`` turns on random horizontal flips of the training batches (CIFAR-10 only: flipping
     a digit changes what it is), drawn from the run's seed like the batch order.
+
+    ``label_noise`` replaces that fraction of the training labels by other classes
+    (:func:`noisy_labels`, fixed for every run); validation labels stay clean. It makes a harder
+    task of the same data, where fitting every training label is no longer the goal.
     """
 
     name: str
@@ -64,6 +68,7 @@ class Budget:
     augment: bool = False
     sweep_seeds: tuple[int, ...] = (100, 101, 102)
     lrs: tuple[float, ...] = (0.01, 0.02, 0.05, 0.1, 0.2)
+    label_noise: float = 0.0
 
     def __post_init__(self) -> None:
         if self.dataset not in ("mnist5k", "cifar10"):
@@ -85,6 +90,8 @@ class Budget:
             raise ValueError(f"lrs must be a non-empty increasing sequence, got {self.lrs!r}")
         if not isinstance(self.augment, bool):
             raise ValueError(f"augment must be True or False, got {self.augment!r}")
+        object.__setattr__(self, "label_noise", check_real("label_noise", self.label_noise, 0.0, 1.0,
+                                                           hi_open=True))
         if self.augment and self.dataset != "cifar10":
             raise ValueError("augment (random flips) applies to dataset 'cifar10' only")
 
@@ -202,10 +209,26 @@ def uses_channels_last(device: str | torch.device) -> bool:
     return torch.device(device).type in ("cpu", "cuda")
 
 
+def noisy_labels(y: torch.Tensor, fraction: float, num_classes: int, seed: int = 0) -> torch.Tensor:
+    """A copy of ``y`` with ``round(fraction * len(y))`` labels, chosen by ``seed``, each replaced by
+    a different class drawn uniformly (symmetric label noise); the same for every run."""
+    gen = torch.Generator().manual_seed(seed)
+    out = y.clone()
+    k = round(fraction * len(y))
+    idx = torch.randperm(len(y), generator=gen)[:k]
+    shift = torch.randint(1, num_classes, (k,), generator=gen)
+    out[idx] = (y[idx].cpu() + shift).remainder(num_classes).to(y.device)
+    return out
+
+
 @lru_cache(maxsize=6)
-def _dataset(name: str, n_train: int, n_val: int, device: str, channels_last: bool, root: str) -> Split:
+def _dataset(name: str, n_train: int, n_val: int, device: str, channels_last: bool, root: str,
+             label_noise: float = 0.0) -> Split:
     # ``root`` is part of the cache key only (load_dataset reads $LRLIB_DATA itself)
     split = load_dataset(name, n_train, n_val).to(device)
+    if label_noise:
+        split = Split(split.x_train, noisy_labels(split.y_train, label_noise, split.num_classes), split.x_val,
+                      split.y_val, split.num_classes, split.name)
     if channels_last:
         split = Split(split.x_train.contiguous(memory_format=torch.channels_last), split.y_train,
                       split.x_val.contiguous(memory_format=torch.channels_last), split.y_val,
@@ -216,7 +239,7 @@ def _dataset(name: str, n_train: int, n_val: int, device: str, channels_last: bo
 def _data_for(run: Run) -> Split:
     b = run.budget
     root = str(data_root()) if b.dataset == "cifar10" else ""
-    return _dataset(b.dataset, b.n_train, b.n_val, run.device, run.channels_last, root)
+    return _dataset(b.dataset, b.n_train, b.n_val, run.device, run.channels_last, root, b.label_noise)
 
 
 @contextlib.contextmanager

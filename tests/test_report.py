@@ -99,3 +99,25 @@ def test_versus_quotes_a_study_at_its_own_interval_level():
     assert loss.startswith("2.01 times lower training loss (99% CI")  # geometric mean
     acc95, _ = report.versus(Study(), "cosine", confidence=0.95)
     assert "95% CI" in acc95
+
+
+def _sweep(rows):
+    import pandas as pd
+
+    return pd.DataFrame(rows, columns=["name", "lr", "seed", "diverged", "stalled"])
+
+
+def test_failed_groups_sweep_failures_by_lr_and_count():
+    rows = [(n, lr, s, False, n == "c" and lr == 0.2 or (n in "ab" and lr == 0.2 and s == 0))
+            for n in "abc" for lr in (0.1, 0.2) for s in range(3)]
+    assert report.failed(_sweep(rows)) == "At 0.2, some sweep runs stalled: 1 of 3 for a and b; 3 of 3 for c."
+    clean = [(n, lr, s, False, False) for n, lr, s, *_ in rows]
+    assert report.failed(_sweep(clean)) == "No sweep run diverged or stalled."
+
+
+def test_edge_failures_names_the_spared_and_the_lost():
+    rows = [(n, lr, s, n == "b" and lr == 0.2, n == "c" and lr == 0.2 and s < 2)
+            for n in "abc" for lr in (0.1, 0.2) for s in range(2)]
+    text = report.edge_failures(_sweep(rows), [0.1, 0.2])
+    assert text == ("At 0.2, the top of the grid, 4 of the 6 sweep runs stalled or diverged; "
+                    "only \u201ca\u201d had none, and all 2 for \u201cb\u201d and \u201cc\u201d.")
