@@ -8,7 +8,7 @@ import torch
 
 from .train import Budget, get_budget, pick_device, resolve_precision, uses_channels_last
 
-__all__ = ["setup", "describe", "glue", "pct", "trace", "max_rel_diff"]
+__all__ = ["setup", "describe", "data", "model", "noise", "glue", "pct", "trace", "max_rel_diff"]
 
 
 def setup(budget: str | None = None) -> Budget:
@@ -26,6 +26,7 @@ def setup(budget: str | None = None) -> Budget:
     print(f"budget={b.name}: {b.dataset}, {b.n_train} train / {b.n_val} val images\n"
           f"{b.epochs} epochs of {b.steps_per_epoch} steps; {len(b.lrs)} peak LRs x "
           f"{len(b.sweep_seeds)} sweep seeds, then {len(b.seeds)} seeds\n"
+          + (f"label noise: {b.label_noise:.0%} of the training labels wrong\n" if b.label_noise else "") +
           f"device={dev} ({resolve_precision(dev)}{layout}), torch {torch.__version__}")
     return b
 
@@ -35,12 +36,42 @@ _MODELS = {"mnist5k": "a small two-layer CNN without normalization layers",
            "cifar10": "a CIFAR-10 speed-run style CNN with batch norm"}
 
 
+def noise(budget: Budget | None = None) -> str:
+    """The budget's label noise in words (``"a fifth of the training labels are wrong"``), or
+    ``""`` for clean labels: a phrase for prose that must not assume either."""
+    b = get_budget() if budget is None else budget
+    if not b.label_noise:
+        return ""
+    share = {0.1: "a tenth", 0.2: "a fifth", 0.25: "a quarter", 0.5: "half"}.get(
+        round(b.label_noise, 6), f"{b.label_noise:.0%}")
+    return f"{share} of the training labels are wrong"
+
+
+def data(budget: Budget | None = None) -> str:
+    """What a budget trains on, in words: ``"4,000 MNIST digits"``, followed by
+    ``", a fifth of them labelled with a wrong class"`` when the budget has label noise."""
+    b = get_budget() if budget is None else budget
+    text = f"{b.n_train:,} {_DATA[b.dataset]}"
+    if b.label_noise:
+        text += ", " + noise(b).replace(" of the training labels are wrong", " of them labelled with a wrong class")
+    return text
+
+
+def model(budget: Budget | None = None) -> str:
+    """The budget's network in words, e.g. ``"a small two-layer CNN without normalization layers"``."""
+    b = get_budget() if budget is None else budget
+    return _MODELS[b.dataset]
+
+
 def describe(budget: Budget | None = None) -> str:
     """What a budget trains, in words, for glued prose (never typed: it differs per budget), e.g.
-    ``"4,000 MNIST digits (1,000 more for validation), a small two-layer CNN without normalization
-    layers, 8 epochs of 62 updates at batch size 64"``."""
+    ``"4,000 MNIST digits (1,000 more, correctly labelled, for validation; a fifth of the training
+    labels are wrong), a small two-layer CNN without normalization layers, 8 epochs of 62 updates at
+    batch size 64"``."""
     b = get_budget() if budget is None else budget
-    return (f"{b.n_train:,} {_DATA[b.dataset]} ({b.n_val:,} more for validation), {_MODELS[b.dataset]}, "
+    val = (f"{b.n_val:,} more, correctly labelled, for validation; {noise(b)}" if b.label_noise
+           else f"{b.n_val:,} more for validation")
+    return (f"{b.n_train:,} {_DATA[b.dataset]} ({val}), {model(b)}, "
             f"{b.epochs} epoch{'s' if b.epochs != 1 else ''} of {b.steps_per_epoch} updates at batch size "
             f"{b.batch_size}")
 

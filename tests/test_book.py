@@ -270,3 +270,19 @@ def test_repository_settings_live_in_one_place():
         assert f"git+{url}" in setup, f"{nb.name}: setup cell installs from another repository"
     assert url in (ROOT / "pyproject.toml").read_text()
     assert url.split("github.com/")[1] in (ROOT / "README.md").read_text()
+
+
+def test_budget_facts_typed_in_the_readme_and_intro_match_the_cpu_budget():
+    """README and intro.md are not executed, so the cpu budget's facts they state are checked here."""
+    from lrlib import book
+    from lrlib.train import BUDGETS
+
+    cpu = BUDGETS["cpu"]
+    share = book.noise(cpu).split(" of the")[0]  # "a fifth"
+    row = next(line for line in (ROOT / "README.md").read_text().splitlines() if line.startswith("| `cpu` |"))
+    assert f"{cpu.n_train:,} + {cpu.n_val:,} MNIST digits" in row and f"{cpu.epochs} epochs" in row
+    assert f"{len(cpu.lrs)} peak LRs" in row and f"{len(cpu.sweep_seeds)} sweep seeds + {len(cpu.seeds)} seeds" in row
+    assert (f"{share} of the training labels" in row) == bool(cpu.label_noise)
+    intro = " ".join((ROOT / "book" / "intro.md").read_text().split())
+    assert f"{cpu.n_train:,} MNIST digits" in intro
+    assert (f"{share} of them deliberately mislabelled" in intro) == bool(cpu.label_noise)

@@ -421,3 +421,20 @@ def test_history_round_trips_through_json():
     assert "steps" in repr(h) and len(repr(h)) < 200
     with pytest.raises(ValueError, match="fields"):
         train.History.from_dict({"name": "a", "seed": 0, "colour": "red"})
+
+
+def test_book_task_phrases_follow_the_budget_label_noise():
+    from lrlib import book
+
+    cpu = train.BUDGETS["cpu"]
+    clean = dataclasses.replace(cpu, label_noise=0.0)
+    assert book.data(clean) == "4,000 MNIST digits"
+    assert book.noise(clean) == ""
+    assert "wrong" not in book.describe(clean)
+    noisy = dataclasses.replace(cpu, label_noise=0.2)
+    assert book.data(noisy) == "4,000 MNIST digits, a fifth of them labelled with a wrong class"
+    assert book.noise(noisy) == "a fifth of the training labels are wrong"
+    assert "correctly labelled, for validation" in book.describe(noisy)
+    assert book.noise(dataclasses.replace(cpu, label_noise=0.3)) == "30% of the training labels are wrong"
+    assert book.model(train.BUDGETS["gpu"]).endswith("batch norm")
+    assert f"{cpu.steps_per_epoch} updates" in book.describe(cpu)

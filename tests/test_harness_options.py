@@ -136,10 +136,11 @@ def test_label_noise_changes_that_fraction_of_training_labels_only():
     assert int(changed.sum()) == 200 and torch.equal(z, noisy_labels(y, 0.2, 10))
     assert int(z.min()) >= 0 and int(z.max()) <= 9
     noisy = dataclasses.replace(B, name="noisy", label_noise=0.25)
-    clean, dirty = _data_for(_run()), _data_for(_run(budget=noisy))
+    plain = dataclasses.replace(B, name="clean", label_noise=0.0)
+    clean, dirty = _data_for(_run(budget=plain)), _data_for(_run(budget=noisy))
     assert torch.equal(clean.y_val, dirty.y_val) and torch.equal(clean.x_train, dirty.x_train)
     assert int((clean.y_train != dirty.y_train).sum()) == round(0.25 * B.n_train)
-    assert "label_noise" not in _run().config()["data"]
+    assert "label_noise" not in _run(budget=plain).config()["data"]
     assert _run(budget=noisy).config()["data"]["label_noise"] == 0.25
     with pytest.raises(ValueError, match="label_noise"):
         dataclasses.replace(B, label_noise=1.0)
