@@ -16,7 +16,9 @@ from .train import History
 __all__ = ["plot_schedules", "plot_results", "plot_lr_vs_loss", "plot_sweep"]
 
 
-_NAME_COLORS: dict[str, Any] = {}
+# the baseline is drawn in near-black in every figure, so no schedule's colour can be mistaken for it
+_BASELINE_COLOR = (0.2, 0.2, 0.2)
+_NAME_COLORS: dict[str, Any] = {"constant": _BASELINE_COLOR}
 
 
 def _as_results(results: Any) -> Mapping[str, list[History]]:
@@ -33,11 +35,12 @@ def _as_results(results: Any) -> Mapping[str, list[History]]:
 
 def _colors(names: Sequence[str]) -> dict[str, Any]:
     """One colour per name for the whole session, so a schedule keeps its colour from figure to figure."""
-    # tab10, then the darker Dark2 set: 18 colours that stay apart before any repeats
-    palette = list(plt.get_cmap("tab10").colors) + list(plt.get_cmap("Dark2").colors)
+    # tab10, then the darker Dark2 set, without their greys (kept for the baseline): 16 colours
+    palette = [c for c in list(plt.get_cmap("tab10").colors) + list(plt.get_cmap("Dark2").colors)
+               if len(set(c)) > 1]
     for n in names:
         if n not in _NAME_COLORS:
-            _NAME_COLORS[n] = palette[len(_NAME_COLORS) % len(palette)]
+            _NAME_COLORS[n] = palette[(len(_NAME_COLORS) - 1) % len(palette)]
     return {n: _NAME_COLORS[n] for n in names}
 
 
