@@ -46,7 +46,7 @@ from ._checks import check_choice, check_int, check_real
 from .models import model_name
 from .plateau import Plateau
 from .schedules import Constant, Schedule
-from .train import (METRICS, Budget, History, Ratio, Stats, fit, fit_stacked, get_budget, pick_device,
+from .train import (LABEL_NOISE_SEED, METRICS, Budget, History, Ratio, Stats, fit, fit_stacked, get_budget, pick_device,
                     ratio_stats, resolve_precision, stats, uses_channels_last, verdict)
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -230,7 +230,7 @@ class Run:
         return {
             "harness": HARNESS_VERSION, "lrlib": lrlib.__version__, "torch": torch.__version__,
             "data": {"dataset": b.dataset, "n_train": b.n_train, "n_val": b.n_val, "split_seed": 0,
-                     "augment": b.augment, **({"label_noise": b.label_noise} if b.label_noise else {})},
+                     "augment": b.augment, **({"label_noise": b.label_noise, "noise_seed": LABEL_NOISE_SEED} if b.label_noise else {})},
             "model": {"name": model_name(b.dataset), "width": b.width},
             "batch_size": b.batch_size, "epochs": self.epochs, "seed": self.seed,
             "schedule": _config_of("schedule", self.schedule), "lr": self.lr,

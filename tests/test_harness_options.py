@@ -141,6 +141,19 @@ def test_label_noise_changes_that_fraction_of_training_labels_only():
     assert torch.equal(clean.y_val, dirty.y_val) and torch.equal(clean.x_train, dirty.x_train)
     assert int((clean.y_train != dirty.y_train).sum()) == round(0.25 * B.n_train)
     assert "label_noise" not in _run(budget=plain).config()["data"]
+    # the noise is not the batch order of any run: with the noise drawn from a run's own seed, that
+    # run saw every wrong label in its first batches
+    from lrlib.train import LABEL_NOISE_SEED
+
+    bad = (dirty.y_train != clean.y_train).cpu()
+    k = int(bad.sum())
+    def wrong_in_first_batches(seed: int) -> int:
+        first = torch.randperm(B.n_train, generator=torch.Generator().manual_seed(seed))[:k]
+        return int(bad[first].sum())
+
+    assert wrong_in_first_batches(LABEL_NOISE_SEED) == k  # the collision this guards against
+    assert max(wrong_in_first_batches(s) for s in range(200)) < k // 2
+    assert _run(budget=noisy).config()["data"]["noise_seed"] == LABEL_NOISE_SEED
     assert _run(budget=noisy).config()["data"]["label_noise"] == 0.25
     with pytest.raises(ValueError, match="label_noise"):
         dataclasses.replace(B, label_noise=1.0)
