@@ -1,6 +1,7 @@
 """Helpers for the book's chapters: one setup call, and ``glue`` that also works outside the book build."""
 from __future__ import annotations
 
+import math
 import os
 from typing import Any, Callable
 
@@ -8,7 +9,7 @@ import torch
 
 from .train import Budget, get_budget, pick_device, resolve_precision, uses_channels_last
 
-__all__ = ["setup", "describe", "data", "model", "noise", "glue", "pct", "trace", "max_rel_diff"]
+__all__ = ["setup", "describe", "data", "model", "noise", "noise_floor", "glue", "pct", "trace", "max_rel_diff"]
 
 
 def setup(budget: str | None = None) -> Budget:
@@ -45,6 +46,26 @@ def noise(budget: Budget | None = None) -> str:
     share = {0.1: "a tenth", 0.2: "a fifth", 0.25: "a quarter", 0.5: "half"}.get(
         round(b.label_noise, 6), f"{b.label_noise:.0%}")
     return f"{share} of the training labels are wrong"
+
+
+def noise_floor(budget: Budget | None = None, num_classes: int = 10) -> float:
+    """The training loss, against the budget's noisy labels, of a model that knows every true class
+    and nothing about which labels were changed: with a fraction :math:`p` wrong, spread evenly over
+    the :math:`C - 1` other classes, the best such model predicts :math:`1 - p` for the true class and
+    :math:`p / (C - 1)` for each other one, and scores
+
+    .. math:: -(1 - p)\\ln(1 - p) - p\\ln\\frac{p}{C - 1}.
+
+    A training loss below it means some wrong labels were learned by heart. 0 for clean labels.
+
+    >>> round(noise_floor(get_budget("cpu")), 3)
+    0.94
+    """
+    b = get_budget() if budget is None else budget
+    p = b.label_noise
+    if not p:
+        return 0.0
+    return -(1 - p) * math.log(1 - p) - p * math.log(p / (num_classes - 1))
 
 
 def data(budget: Budget | None = None) -> str:
