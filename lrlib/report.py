@@ -150,7 +150,8 @@ def ratio(r: Any, *, what: str = "", digits: int = 2, same: str = "no different"
 
 
 def tally(results: Iterable[Any], *, higher_is_better: bool = True, null: float | None = None,
-          noun: str = "schedule", nouns: str | None = None) -> str:
+          noun: str = "schedule", nouns: str | None = None,
+          words: tuple[str, str] = ("better", "worse")) -> str:
     """Count paired comparisons by outcome, sign-aware: ``"2 schedules better, 1 worse, 3 within
     noise"`` (only the non-empty parts, in that order; ``"none"`` for no results).
 
@@ -158,6 +159,9 @@ def tally(results: Iterable[Any], *, higher_is_better: bool = True, null: float 
         results: :class:`~lrlib.train.Stats` (null 0) or :class:`~lrlib.train.Ratio` (null 1).
         higher_is_better: whether a positive difference (a ratio above 1) is an improvement.
         null: override the no-difference value.
+        words: the words for an improvement and the opposite; ``("lower", "higher")`` with
+            ``higher_is_better=False`` counts a loss without calling the lower one better (on
+            noisy labels it need not be).
     """
     better = worse = same = 0
     for d in results:
@@ -174,7 +178,7 @@ def tally(results: Iterable[Any], *, higher_is_better: bool = True, null: float 
         return "none"
     parts = []
     first = True
-    for n, word in ((better, "better"), (worse, "worse"), (same, "within noise")):
+    for n, word in ((better, words[0]), (worse, words[1]), (same, "within noise")):
         if n:
             parts.append(f"{plural(n, noun, nouns) if first else n} {word}")
             first = False

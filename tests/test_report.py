@@ -57,6 +57,9 @@ def test_tally_is_sign_aware():
     assert report.tally([up, up], higher_is_better=False) == "2 schedules worse"
     assert report.tally([_ratio([0.5, 0.45, 0.55])], higher_is_better=False) == "1 schedule better"
     assert report.tally([]) == "none"
+    lower = _ratio([0.5, 0.45, 0.55])
+    assert (report.tally([lower, _ratio([2.0, 2.2, 1.9])], higher_is_better=False, words=("lower", "higher"))
+            == "1 schedule lower, 1 higher")
 
 
 def test_plural_and_labels():
