@@ -34,7 +34,7 @@ from .scheduler import PlateauLR, ScheduledLR, set_momentum
 if TYPE_CHECKING:  # pragma: no cover
     from .runner import Run
 
-__all__ = ["Budget", "BUDGETS", "get_budget", "make_optimizer", "noisy_labels", "pick_device", "resolve_precision", "cpu_has_bf16", "uses_channels_last",
+__all__ = ["Budget", "BUDGETS", "get_budget", "budget_data", "make_optimizer", "noisy_labels", "pick_device", "resolve_precision", "cpu_has_bf16", "uses_channels_last",
            "History", "train", "fit", "fit_stacked", "run_grid",
            "Stats", "Ratio", "stats", "ratio_stats", "summarize", "paired_difference", "verdict", "compare",
            "Table", "results_table", "METRICS"]
@@ -230,14 +230,26 @@ def noisy_labels(y: torch.Tensor, fraction: float, num_classes: int,
     return out
 
 
+def _with_noise(split: Split, label_noise: float) -> Split:
+    if not label_noise:
+        return split
+    return Split(split.x_train, noisy_labels(split.y_train, label_noise, split.num_classes), split.x_val,
+                 split.y_val, split.num_classes, split.name)
+
+
+def budget_data(budget: Budget | str | None = None, device: str | torch.device = "cpu") -> Split:
+    """The data a budget's runs train on: its split of the dataset, with the budget's label noise
+    applied to the training labels (validation labels stay clean), on ``device``. For code outside
+    the harness (an LR range test, a hand-written loop) that must see what the runs see."""
+    b = budget if isinstance(budget, Budget) else get_budget(budget)
+    return _with_noise(load_dataset(b.dataset, b.n_train, b.n_val), b.label_noise).to(device)
+
+
 @lru_cache(maxsize=6)
 def _dataset(name: str, n_train: int, n_val: int, device: str, channels_last: bool, root: str,
              label_noise: float = 0.0) -> Split:
     # ``root`` is part of the cache key only (load_dataset reads $LRLIB_DATA itself)
-    split = load_dataset(name, n_train, n_val).to(device)
-    if label_noise:
-        split = Split(split.x_train, noisy_labels(split.y_train, label_noise, split.num_classes), split.x_val,
-                      split.y_val, split.num_classes, split.name)
+    split = _with_noise(load_dataset(name, n_train, n_val).to(device), label_noise)
     if channels_last:
         split = Split(split.x_train.contiguous(memory_format=torch.channels_last), split.y_train,
                       split.x_val.contiguous(memory_format=torch.channels_last), split.y_val,

@@ -154,6 +154,11 @@ def test_label_noise_changes_that_fraction_of_training_labels_only():
     assert wrong_in_first_batches(LABEL_NOISE_SEED) == k  # the collision this guards against
     assert max(wrong_in_first_batches(s) for s in range(200)) < k // 2
     assert _run(budget=noisy).config()["data"]["noise_seed"] == LABEL_NOISE_SEED
+    # budget_data: what code outside the harness gets is what the runs train on
+    from lrlib.train import budget_data
+
+    assert torch.equal(budget_data(noisy).y_train, dirty.y_train.cpu())
+    assert torch.equal(budget_data(plain).y_train, clean.y_train.cpu())
     assert _run(budget=noisy).config()["data"]["label_noise"] == 0.25
     with pytest.raises(ValueError, match="label_noise"):
         dataclasses.replace(B, label_noise=1.0)
