@@ -165,6 +165,11 @@ def test_every_page_in_a_real_browser(built_book, server):
             problems += [f"{name}: {e}" for e in errors]
             hrefs = page.evaluate("Array.from(document.querySelectorAll('a[href]')).map(a => a.href)")
             links[name] = {h for h in hrefs if h.startswith(server)}
+            # glued phrases read as prose (book/_ext/static/lrlib.css), not as walls of bold
+            heavy = page.evaluate("Array.from(document.querySelectorAll('p span.pasted-text')).filter(s => "
+                                  "getComputedStyle(s).fontWeight !== getComputedStyle(s.parentElement).fontWeight)"
+                                  ".map(s => s.textContent.slice(0, 40))")
+            problems += [f"{name}: glued text in another weight than its sentence: {t!r}" for t in heavy]
             if name == "book/cosine.html":
                 page.screenshot(path=str(shots / "cosine.png"), full_page=True)
             for fig in page.evaluate(EXPLORE_JS):
