@@ -34,7 +34,7 @@ def setup(budget: str | None = None) -> Budget:
 
 _DATA = {"mnist5k": "MNIST digits", "cifar10": "CIFAR-10 images"}
 _MODELS = {"mnist5k": "a small two-layer CNN without normalization layers",
-           "cifar10": "a CIFAR-10 speed-run style CNN with batch norm"}
+           "cifar10": "a speed-run style CNN with batch norm"}
 
 
 def noise(budget: Budget | None = None) -> str:
